@@ -1,0 +1,74 @@
+import { hostname } from 'node:os';
+import { type Static, Type } from 'typebox';
+import { Value } from 'typebox/value';
+
+/**
+ * The environment, described once. `loadConfig` is the only reader of
+ * `process.env`; everything else receives the frozen `Config` it returns.
+ */
+const Env = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('production'), Type.Literal('test')], {
+    default: 'development',
+  }),
+  HOST: Type.String({ default: '0.0.0.0', minLength: 1 }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  INSTANCE_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  /** Where the embedded database keeps its files when DATABASE_URL is absent. */
+  DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  DB_POOL_MAX: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  DB_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 2000 }),
+  DB_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 10_000 }),
+  MIGRATE_ON_START: Type.Boolean({ default: true }),
+
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** Namespaces every key, so several deployments (or test files) can share one Redis. */
+  REDIS_KEY_PREFIX: Type.String({ default: 'armazem:', pattern: '^[A-Za-z0-9:_-]{0,64}$' }),
+  REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 500 }),
+
+  CACHE_ENABLED: Type.Boolean({ default: true }),
+  CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
+
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+});
+
+type Env = Static<typeof Env>;
+
+export type Config = Readonly<
+  Omit<Env, 'INSTANCE_ID'> & {
+    INSTANCE_ID: string;
+  }
+>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses and validates the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const known = Object.keys(Env.properties);
+  // Empty strings count as unset, as shells and compose files often produce them.
+  const raw = Object.fromEntries(
+    known.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]),
+  );
+  const converted = Value.Convert(Env, Value.Default(Env, raw));
+  const errors = [...Value.Errors(Env, converted)];
+  if (errors.length > 0) {
+    const lines = errors.map((e) => {
+      const name = e.instancePath.replace(/^\//, '') || String(e.params);
+      return `  ${name}=${JSON.stringify(raw[name] ?? null)}: ${e.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n${[...new Set(lines)].join('\n')}`);
+  }
+  const parsed = converted as Env;
+  return Object.freeze({
+    ...parsed,
+    INSTANCE_ID: parsed.INSTANCE_ID ?? `${hostname()}:${parsed.PORT}`,
+  });
+}

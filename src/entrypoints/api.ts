@@ -1,0 +1,25 @@
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from '../app.ts';
+import { createDeps, describeBackends } from '../deps.ts';
+import { createLogger } from '../platform/logger.ts';
+import { migrate } from '../platform/migrations.ts';
+import { loadConfigOrExit } from './load-config.ts';
+
+const config = loadConfigOrExit();
+const log = createLogger(config);
+log.info({ port: config.PORT }, `armazem starting — ${describeBackends(config)}`);
+
+const deps = await createDeps(config, log);
+if (config.MIGRATE_ON_START) await migrate(deps.db.pool, log);
+const app = await buildApp(deps);
+app.addHook('onClose', () => deps.close());
+
+// SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close pools.
+closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
+  if (err) log.error({ err }, 'fatal error; shutting down');
+  else log.info({ signal }, 'shutting down');
+  await app.close();
+  log.info('stopped');
+});
+
+await app.listen({ host: config.HOST, port: config.PORT });

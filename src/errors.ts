@@ -1,0 +1,112 @@
+/**
+ * One error model: every failure the API reports is an AppError with a stable
+ * `code`; the HTTP layer renders it as RFC 9457 problem+json.
+ */
+export interface FieldError {
+  /** Where the problem is, e.g. `body.price`, `query.cursor`, `params.id`. */
+  field: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly code: string;
+  readonly status: number;
+  readonly title: string;
+  readonly errors: FieldError[] | undefined;
+  /** Extra response headers, e.g. Retry-After. */
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(opts: {
+    code: string;
+    status: number;
+    title: string;
+    detail: string;
+    errors?: FieldError[];
+    headers?: Record<string, string>;
+    cause?: unknown;
+  }) {
+    super(opts.detail, { cause: opts.cause });
+    this.code = opts.code;
+    this.status = opts.status;
+    this.title = opts.title;
+    this.errors = opts.errors;
+    this.headers = opts.headers;
+  }
+}
+
+export const ERRORS = {
+  validation: (errors: FieldError[]) =>
+    new AppError({
+      code: 'validation_failed',
+      status: 400,
+      title: 'Invalid request',
+      detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+      errors,
+    }),
+  invalidField: (field: string, message: string) => ERRORS.validation([{ field, message }]),
+  malformedBody: (detail: string) =>
+    new AppError({
+      code: 'malformed_body',
+      status: 400,
+      title: 'Malformed body',
+      detail,
+      errors: [{ field: 'body', message: detail }],
+    }),
+  unsupportedMediaType: (contentType: string | undefined) =>
+    new AppError({
+      code: 'unsupported_media_type',
+      status: 415,
+      title: 'Unsupported media type',
+      detail: `content-type ${contentType ? `'${contentType}'` : '(none)'} is not supported; send application/json`,
+      errors: [{ field: 'header.content-type', message: 'must be application/json' }],
+    }),
+  bodyTooLarge: (limit: number) =>
+    new AppError({
+      code: 'body_too_large',
+      status: 413,
+      title: 'Body too large',
+      detail: `the request body exceeds ${limit} bytes`,
+      errors: [{ field: 'body', message: `must be at most ${limit} bytes` }],
+    }),
+  routeNotFound: (method: string, url: string) =>
+    new AppError({
+      code: 'route_not_found',
+      status: 404,
+      title: 'Not found',
+      detail: `no route for ${method} ${url}`,
+    }),
+  notFound: (resource: string, id: string | number) =>
+    new AppError({
+      code: `${resource}_not_found`,
+      status: 404,
+      title: 'Not found',
+      detail: `${resource} ${id} does not exist`,
+    }),
+  databaseUnavailable: (cause?: unknown) =>
+    new AppError({
+      code: 'database_unavailable',
+      status: 503,
+      title: 'Database unavailable',
+      detail: 'the database is unavailable; retry shortly',
+      headers: { 'retry-after': '2' },
+      cause,
+    }),
+  cacheUnavailable: (cause?: unknown) =>
+    new AppError({
+      code: 'cache_unavailable',
+      status: 503,
+      title: 'Cache unavailable',
+      detail: 'the cache (Redis) is unavailable; retry shortly',
+      headers: { 'retry-after': '2' },
+      cause,
+    }),
+  internal: (cause?: unknown) =>
+    new AppError({
+      code: 'internal_error',
+      status: 500,
+      title: 'Internal error',
+      detail: 'an unexpected error occurred',
+      cause,
+    }),
+} as const;

@@ -1,0 +1,25 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+
+/** OpenAPI 3.1 generated from the route schemas; served at /openapi.json, browsable at /docs. */
+export async function registerOpenApi(app: FastifyInstance, version: string): Promise<void> {
+  await app.register(swagger, {
+    // Shared schemas keep their $id as their name under components.schemas.
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'armazem',
+        version,
+        description: 'Commerce backend: catalog, customers, orders, payments, store credit.',
+      },
+      tags: [
+        { name: 'catalog', description: 'Products, cached in Redis' },
+        { name: 'operations', description: 'Health, status and diagnostics' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, () => app.swagger());
+}

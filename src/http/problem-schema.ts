@@ -1,0 +1,21 @@
+import { Type } from 'typebox';
+
+/** The problem+json body, for the OpenAPI document. */
+export const Problem = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    instance: Type.String(),
+    code: Type.String({ description: 'Stable machine-readable error code' }),
+    requestId: Type.String(),
+    errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
+  },
+  { $id: 'Problem', description: 'RFC 9457 problem details' },
+);
+
+const ref = Type.Unsafe<unknown>({ $ref: 'Problem#' });
+
+/** Error statuses every route may answer. */
+export const ProblemResponses = { '4xx': ref, '5xx': ref } as const;

@@ -1,0 +1,100 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ERRORS, type FieldError } from '../errors.ts';
+import { isDatabaseUnavailable } from '../platform/database.ts';
+
+/**
+ * Renders every error as RFC 9457 problem+json with a stable `code` and the
+ * request id. 5xx bodies carry no internals; the log line has them.
+ */
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const problem = toAppError(err);
+    if (problem.status >= 500) {
+      request.log.error({ err: problem.cause ?? err, code: problem.code }, problem.message);
+    } else {
+      request.log.debug({ code: problem.code, detail: problem.message }, 'request rejected');
+    }
+    return sendProblem(request, reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, ERRORS.routeNotFound(request.method, request.url.split('?')[0] ?? '/')),
+  );
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: AppError): FastifyReply {
+  if (problem.headers) reply.headers(problem.headers);
+  return reply
+    .code(problem.status)
+    .type('application/problem+json')
+    .send({
+      type: `urn:armazem:problem:${problem.code}`,
+      title: problem.title,
+      status: problem.status,
+      detail: problem.message,
+      instance: request.url.split('?')[0],
+      code: problem.code,
+      requestId: request.id,
+      ...(problem.errors ? { errors: problem.errors } : {}),
+    });
+}
+
+export function toAppError(err: FastifyError | Error): AppError {
+  if (err instanceof AppError) return err;
+  const fe = err as FastifyError;
+  if (fe.validation) return ERRORS.validation(fieldErrors(fe));
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return ERRORS.bodyTooLarge(Number(/\d+/.exec(fe.message)?.[0] ?? 0));
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return ERRORS.unsupportedMediaType(undefined);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return ERRORS.malformedBody('the body is empty but content-type is application/json');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return ERRORS.malformedBody('content-length does not match the body');
+  }
+  if (isDatabaseUnavailable(err)) return ERRORS.databaseUnavailable(err);
+  // JSON.parse errors and prototype poisoning arrive as 400s.
+  if (fe.statusCode === 400) return ERRORS.malformedBody(fe.message);
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new AppError({
+      code: (fe.code ?? 'bad_request').toLowerCase(),
+      status: fe.statusCode,
+      title: 'Request rejected',
+      detail: fe.message,
+    });
+  }
+  return ERRORS.internal(err);
+}
+
+const PART: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'params',
+  headers: 'header',
+};
+
+/** Turns ajv's errors into one entry per field, named like `body.price` or `query.limit`. */
+function fieldErrors(err: FastifyError): FieldError[] {
+  const part = PART[err.validationContext ?? 'body'] ?? 'body';
+  const seen = new Map<string, FieldError>();
+  for (const e of err.validation ?? []) {
+    const path = e.instancePath
+      .split('/')
+      .filter(Boolean)
+      .map((s) => (/^\d+$/.test(s) ? `[${s}]` : `.${s}`))
+      .join('');
+    const params = e.params as Record<string, unknown>;
+    let field = `${part}${path}`;
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'required') {
+      field += `.${String(params.missingProperty)}`;
+      message = 'is required';
+    } else if (e.keyword === 'additionalProperties') {
+      field += `.${String(params.additionalProperty)}`;
+      message = 'is not allowed';
+    }
+    // anyOf reports each branch and then itself; keep the first, most specific message.
+    if (!seen.has(field)) seen.set(field, { field, message });
+  }
+  return [...seen.values()];
+}

@@ -1,0 +1,141 @@
+import type pg from 'pg';
+import type { Product } from './catalog.schemas.ts';
+
+interface ProductRow {
+  id: string;
+  name: string;
+  description: string;
+  price: string;
+  stock: number;
+  category: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** Values already validated and normalised (price as an exact decimal string). */
+export interface ProductValues {
+  name: string;
+  description: string;
+  price: string;
+  stock: number;
+  category: string;
+}
+
+export interface ListFilter {
+  /** Folded (lower-case, accents kept; the database strips them) and LIKE-escaped. */
+  search?: string;
+  category?: string;
+  minPrice?: string;
+  maxPrice?: string;
+  afterId?: number;
+  limit: number;
+}
+
+const COLUMNS = 'id, name, description, price, stock, category, created_at, updated_at';
+
+function toProduct(row: ProductRow): Product {
+  return {
+    id: Number(row.id),
+    name: row.name,
+    description: row.description,
+    price: row.price,
+    stock: row.stock,
+    category: row.category,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** Explicit SQL; hot statements are named so PostgreSQL plans them once per connection. */
+export class CatalogRepository {
+  private readonly db: pg.Pool;
+
+  constructor(db: pg.Pool) {
+    this.db = db;
+  }
+
+  async create(v: ProductValues): Promise<Product> {
+    const { rows } = await this.db.query<ProductRow>({
+      name: 'catalog_insert',
+      text: `INSERT INTO products (name, description, price, stock, category) VALUES ($1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+      values: [v.name, v.description, v.price, v.stock, v.category],
+    });
+    return toProduct(rows[0] as ProductRow);
+  }
+
+  async findById(id: number): Promise<Product | null> {
+    const { rows } = await this.db.query<ProductRow>({
+      name: 'catalog_by_id',
+      text: `SELECT ${COLUMNS} FROM products WHERE id = $1`,
+      values: [id],
+    });
+    return rows[0] ? toProduct(rows[0]) : null;
+  }
+
+  /** PUT and PATCH alike: a null leaves the column as it is. */
+  async update(id: number, v: Partial<ProductValues>): Promise<Product | null> {
+    const { rows } = await this.db.query<ProductRow>({
+      name: 'catalog_update',
+      text: `UPDATE products SET
+               name = COALESCE($2, name), description = COALESCE($3, description), price = COALESCE($4, price),
+               stock = COALESCE($5, stock), category = COALESCE($6, category), updated_at = now()
+             WHERE id = $1 RETURNING ${COLUMNS}`,
+      values: [
+        id,
+        v.name ?? null,
+        v.description ?? null,
+        v.price ?? null,
+        v.stock ?? null,
+        v.category ?? null,
+      ],
+    });
+    return rows[0] ? toProduct(rows[0]) : null;
+  }
+
+  async delete(id: number): Promise<boolean> {
+    const { rowCount } = await this.db.query({
+      name: 'catalog_delete',
+      text: 'DELETE FROM products WHERE id = $1',
+      values: [id],
+    });
+    return rowCount === 1;
+  }
+
+  /**
+   * Keyset pagination in id order: rows inserted while a client pages get
+   * higher ids, so no page skips or repeats a row. Each combination of
+   * filters is its own named statement, so each gets a plan that fits it.
+   */
+  async list(f: ListFilter): Promise<Product[]> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    const add = (sql: (p: string) => string, value: unknown) => {
+      values.push(value);
+      where.push(sql(`$${values.length}`));
+    };
+    if (f.search !== undefined)
+      add((p) => `armazem_fold(name) LIKE '%' || armazem_fold(${p}) || '%'`, f.search);
+    if (f.category !== undefined) add((p) => `category = ${p}`, f.category);
+    if (f.minPrice !== undefined) add((p) => `price >= ${p}::numeric`, f.minPrice);
+    if (f.maxPrice !== undefined) add((p) => `price <= ${p}::numeric`, f.maxPrice);
+    if (f.afterId !== undefined) add((p) => `id > ${p}`, f.afterId);
+    values.push(f.limit);
+    const shape = ['s', 'c', 'min', 'max', 'after'].filter(
+      (_, i) => [f.search, f.category, f.minPrice, f.maxPrice, f.afterId][i] !== undefined,
+    );
+    const { rows } = await this.db.query<ProductRow>({
+      name: `catalog_list_${shape.join('_') || 'all'}`,
+      text: `SELECT ${COLUMNS} FROM products ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT $${values.length}`,
+      values,
+    });
+    return rows.map(toProduct);
+  }
+
+  async count(): Promise<number> {
+    const { rows } = await this.db.query<{ n: string }>({
+      name: 'catalog_count',
+      text: 'SELECT count(*) AS n FROM products',
+    });
+    return Number(rows[0]?.n ?? 0);
+  }
+}

@@ -1,0 +1,198 @@
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import type { AppInstance } from '../../app.ts';
+import { ERRORS } from '../../errors.ts';
+import { ProblemResponses } from '../../http/problem-schema.ts';
+import { type CatalogCache, canonicalListQuery } from './catalog.cache.ts';
+import type { CatalogRepository, ProductValues } from './catalog.repository.ts';
+import { IdParams, ListQuery, Product, ProductInput, ProductPage, ProductPatch } from './catalog.schemas.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import { parseMoney } from './price.ts';
+
+export interface CatalogDeps {
+  repository: CatalogRepository;
+  cache: CatalogCache;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function sendCached(reply: FastifyReply, body: string, status: 'HIT' | 'MISS'): FastifyReply {
+  return reply.header('x-cache', status).type(JSON_TYPE).send(body);
+}
+
+function normalise(input: Partial<ProductInput>): Partial<ProductValues> {
+  const out: Partial<ProductValues> = {};
+  if (input.name !== undefined) out.name = input.name.trim();
+  if (input.description !== undefined) out.description = input.description;
+  if (input.price !== undefined) out.price = parseMoney(input.price, 'body.price');
+  if (input.stock !== undefined) out.stock = input.stock;
+  if (input.category !== undefined) out.category = input.category;
+  return out;
+}
+
+/** Escapes LIKE's wildcards so a search for "50%" means the text "50%". */
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, '\\$&');
+
+export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDeps): void {
+  app.get(
+    '/products',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'List products (filters, cursor pages, cached)',
+        querystring: ListQuery,
+        response: { 200: ProductPage, ...ProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      const afterId = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+      const minPrice = q.minPrice === undefined ? undefined : parseMoney(q.minPrice, 'query.minPrice');
+      const maxPrice = q.maxPrice === undefined ? undefined : parseMoney(q.maxPrice, 'query.maxPrice');
+      const key = canonicalListQuery(q);
+      const cached = await cache.readList(key);
+      if (cached.hit) return sendCached(reply, cached.body, 'HIT');
+      const rows = await repository.list({
+        search: q.search === undefined ? undefined : escapeLike(q.search.toLowerCase()),
+        category: q.category,
+        minPrice,
+        maxPrice,
+        afterId,
+        limit: q.limit + 1,
+      });
+      const items = rows.slice(0, q.limit);
+      const last = items.at(-1);
+      const page = { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last.id) : null };
+      const body = reply.serialize(page) as string;
+      cache.storeList(key, cached.version, body);
+      return sendCached(reply, body, 'MISS');
+    },
+  );
+
+  app.get(
+    '/products/:id',
+    {
+      schema: {
+        tags: ['catalog'],
+        summary: 'Get a product (cached)',
+        params: IdParams,
+        response: { 200: Product, ...ProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const cached = await cache.readProduct(id);
+      if (cached.hit) return sendCached(reply, cached.body, 'HIT');
+      const product = await repository.findById(id);
+      if (!product) throw ERRORS.notFound('product', id);
+      const body = reply.serialize(product) as string;
+      cache.storeProduct(id, cached.version, body);
+      return sendCached(reply, body, 'MISS');
+    },
+  );
+
+  // Writes. Admin-only access arrives with customers: one onRequest hook on this scope.
+  app.register(async (writes: AppInstance) => {
+    writes.post(
+      '/products',
+      {
+        schema: {
+          tags: ['catalog'],
+          summary: 'Create a product',
+          body: ProductInput,
+          response: { 201: Product, ...ProblemResponses },
+        },
+      },
+      async (request, reply) => {
+        const v = normalise(request.body);
+        const product = await repository.create({
+          name: v.name as string,
+          description: v.description ?? '',
+          price: v.price as string,
+          stock: v.stock as number,
+          category: v.category as string,
+        });
+        await cache.invalidateProduct(product.id);
+        return reply.code(201).header('location', `/products/${product.id}`).send(product);
+      },
+    );
+
+    writes.put(
+      '/products/:id',
+      {
+        schema: {
+          tags: ['catalog'],
+          summary: 'Replace a product',
+          params: IdParams,
+          body: ProductInput,
+          response: { 200: Product, ...ProblemResponses },
+        },
+      },
+      async (request) => {
+        const v = normalise(request.body);
+        const product = await repository.update(request.params.id, {
+          ...v,
+          description: v.description ?? '',
+        });
+        if (!product) throw ERRORS.notFound('product', request.params.id);
+        await cache.invalidateProduct(product.id);
+        return product;
+      },
+    );
+
+    writes.patch(
+      '/products/:id',
+      {
+        schema: {
+          tags: ['catalog'],
+          summary: 'Change some fields of a product',
+          params: IdParams,
+          body: ProductPatch,
+          response: { 200: Product, ...ProblemResponses },
+        },
+      },
+      async (request) => {
+        const product = await repository.update(request.params.id, normalise(request.body));
+        if (!product) throw ERRORS.notFound('product', request.params.id);
+        await cache.invalidateProduct(product.id);
+        return product;
+      },
+    );
+
+    writes.delete(
+      '/products/:id',
+      {
+        schema: {
+          tags: ['catalog'],
+          summary: 'Delete a product',
+          params: IdParams,
+          response: { 204: Type.Null(), ...ProblemResponses },
+        },
+      },
+      async (request, reply) => {
+        const deleted = await repository.delete(request.params.id);
+        if (!deleted) throw ERRORS.notFound('product', request.params.id);
+        await cache.invalidateProduct(request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
+
+    writes.delete(
+      '/cache/clear',
+      {
+        schema: {
+          tags: ['catalog'],
+          summary: 'Empty the catalog cache',
+          response: {
+            200: Type.Object({ cleared: Type.Integer({ description: 'Cached bodies removed' }) }),
+            ...ProblemResponses,
+          },
+        },
+      },
+      async () => {
+        if (cache.enabled && !cache.available()) throw ERRORS.cacheUnavailable();
+        return { cleared: await cache.clear() };
+      },
+    );
+  });
+}

@@ -1,0 +1,28 @@
+import { ERRORS } from '../../errors.ts';
+
+/** Up to 10 integer digits and 2 decimals: what numeric(12,2) holds exactly. */
+export const DECIMAL_PATTERN = '^(0|[1-9][0-9]{0,9})(\\.[0-9]{1,2})?$';
+const DECIMAL_RE = new RegExp(DECIMAL_PATTERN);
+
+/**
+ * Money travels as a decimal string ("19.90") so no binary float ever rounds
+ * it. A JSON number is accepted on input when its shortest text form is an
+ * exact decimal with at most 2 places (19.9 → "19.90"); 19.999 is refused.
+ */
+export function parseMoney(input: string | number, field: string): string {
+  const text = typeof input === 'number' ? numberText(input) : input;
+  if (text === null || !DECIMAL_RE.test(text)) {
+    throw ERRORS.invalidField(
+      field,
+      'must be a decimal ≥ 0 with at most 2 decimal places and 10 integer digits, e.g. "19.90"',
+    );
+  }
+  const [int = '0', frac = ''] = text.split('.');
+  return `${int}.${frac.padEnd(2, '0')}`;
+}
+
+function numberText(n: number): string | null {
+  if (!Number.isFinite(n) || n < 0) return null;
+  const text = String(n);
+  return /e/i.test(text) ? null : text;
+}

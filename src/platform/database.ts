@@ -1,0 +1,103 @@
+import pg from 'pg';
+import type { Config } from '../config.ts';
+import { startEmbeddedPostgres } from './embedded-postgres.ts';
+import type { Logger } from './logger.ts';
+
+/**
+ * One way to reach the database: a `pg` pool. With DATABASE_URL it points at
+ * the real PostgreSQL; without it, at an embedded PGlite served over the
+ * PostgreSQL wire protocol on a private socket (see embedded-postgres.ts), so
+ * the same driver, SQL and migrations run in both modes.
+ */
+export interface Database {
+  readonly pool: pg.Pool;
+  readonly kind: 'postgres' | 'embedded';
+  /** Safe to log: no password. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(config: Config, log: Logger): Promise<Database> {
+  if (config.DATABASE_URL) {
+    const pool = new pg.Pool({
+      connectionString: config.DATABASE_URL,
+      max: config.DB_POOL_MAX,
+      connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
+      statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
+      idleTimeoutMillis: 30_000,
+      application_name: `armazem/${config.INSTANCE_ID}`,
+    });
+    watchPool(pool, log);
+    return {
+      pool,
+      kind: 'postgres',
+      description: `postgres ${redactUrl(config.DATABASE_URL)}`,
+      close: () => pool.end(),
+    };
+  }
+  const embedded = await startEmbeddedPostgres(config.DATA_DIR);
+  // PGlite is one single-threaded session: exactly one connection, never
+  // recycled, so transactions from different requests cannot interleave.
+  const pool = new pg.Pool({
+    host: embedded.socketDir,
+    user: 'postgres',
+    database: 'postgres',
+    max: 1,
+    idleTimeoutMillis: 0,
+    connectionTimeoutMillis: config.DB_STATEMENT_TIMEOUT_MS,
+  });
+  watchPool(pool, log);
+  return {
+    pool,
+    kind: 'embedded',
+    description: `embedded PGlite at ${embedded.dataDir}`,
+    close: async () => {
+      await pool.end();
+      await embedded.stop();
+    },
+  };
+}
+
+/** An idle client whose server went away emits 'error' on the pool; it must not crash the process. */
+function watchPool(pool: pg.Pool, log: Logger): void {
+  pool.on('error', (err) =>
+    log.warn(
+      { err: { message: err.message, code: (err as { code?: string }).code } },
+      'idle database connection lost',
+    ),
+  );
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return `${u.protocol}//${u.username ? `${u.username}${u.password ? `:${u.password}` : ''}@` : ''}${u.host}${u.pathname}`;
+  } catch {
+    return '(unparseable url)';
+  }
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EPIPE',
+  'ENOENT', // unix socket gone
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '53300', // too_many_connections
+]);
+
+/** True when an error means "the database cannot be reached", as opposed to a bad query. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: string }).code;
+  if (code && (UNAVAILABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended unexpectedly/i.test(
+    err.message,
+  );
+}
