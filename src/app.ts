@@ -35,8 +35,16 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
   app.addSchema(Problem);
   registerProblemHandlers(app);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Once closing, responses end their keep-alive connection; otherwise a
+  // connection that was busy when close() began would idle until
+  // keepAliveTimeout and hold the shutdown up.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (request, reply) => {
     reply.header(REQUEST_ID_HEADER, request.id);
+    if (closing) reply.header('connection', 'close');
   });
 
   await registerOpenApi(app, deps.version);

@@ -57,7 +57,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const raw = Object.fromEntries(
     known.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]),
   );
-  const converted = Value.Convert(Env, Value.Default(Env, raw));
+  // Default and Convert mutate their input; keep `raw` as typed, for the message.
+  const converted = Value.Convert(Env, Value.Default(Env, { ...raw }));
   const errors = [...Value.Errors(Env, converted)];
   if (errors.length > 0) {
     const lines = errors.map((e) => {

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+describe('loadConfig', () => {
+  it('when nothing is set, then defaults: port 3000, embedded data in ./data, 300 s cache TTL', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      PORT: 3000,
+      DATA_DIR: './data',
+      CACHE_TTL_SECONDS: 300,
+      CACHE_ENABLED: true,
+      MIGRATE_ON_START: true,
+    });
+    expect(c.DATABASE_URL).toBeUndefined();
+    expect(c.INSTANCE_ID).toMatch(/:3000$/);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('when values are given as text, then they are converted to their types', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      CACHE_ENABLED: 'false',
+      DATABASE_URL: 'postgres://u@h/db',
+      INSTANCE_ID: 'api-1',
+    });
+    expect(c).toMatchObject({
+      PORT: 8080,
+      CACHE_ENABLED: false,
+      DATABASE_URL: 'postgres://u@h/db',
+      INSTANCE_ID: 'api-1',
+    });
+  });
+
+  it('when an empty string is set, then the default applies', () => {
+    expect(loadConfig({ PORT: '' }).PORT).toBe(3000);
+  });
+
+  it.each([
+    ['PORT', '70000'],
+    ['PORT', 'abc'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['REDIS_URL', 'http://x'],
+    ['CACHE_TTL_SECONDS', '0'],
+    ['LOG_LEVEL', 'loud'],
+    ['NODE_ENV', 'staging'],
+    ['CACHE_ENABLED', 'maybe'],
+  ])('when %s=%s, then a ConfigError names the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}=`));
+  });
+});
