@@ -29,7 +29,8 @@ const Env = Type.Object({
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
   /** Namespaces every key, so several deployments (or test files) can share one Redis. */
   REDIS_KEY_PREFIX: Type.String({ default: 'armazem:', pattern: '^[A-Za-z0-9:_-]{0,64}$' }),
-  REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 500 }),
+  /** How long Redis may stay silent while it owes replies before the connection is dropped. */
+  REDIS_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
 
   CACHE_ENABLED: Type.Boolean({ default: true }),
   CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),

@@ -20,6 +20,8 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) =>
   else log.info({ signal }, 'shutting down');
   await app.close();
   log.info('stopped');
+  log.flush();
 });
 
 await app.listen({ host: config.HOST, port: config.PORT });
+log.flush();

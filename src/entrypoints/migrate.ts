@@ -1,14 +1,14 @@
-import { createDeps } from '../deps.ts';
+import { openDatabase } from '../platform/database.ts';
 import { createLogger } from '../platform/logger.ts';
 import { migrate } from '../platform/migrations.ts';
 import { loadConfigOrExit } from './load-config.ts';
 
 const config = loadConfigOrExit();
 const log = createLogger(config);
-const deps = await createDeps({ ...config, CACHE_ENABLED: false, REDIS_URL: undefined }, log);
+const db = await openDatabase(config, log);
 try {
-  const applied = await migrate(deps.db.pool, log);
-  log.info({ applied }, applied.length ? `applied ${applied.length} migration(s)` : 'database is up to date');
+  const applied = await migrate(db.pool, log);
+  if (applied.length === 0) log.info('database is up to date');
 } finally {
-  await deps.close();
+  await db.close();
 }

@@ -9,9 +9,7 @@ const log = createLogger(config);
 const deps = await createDeps(config, log);
 try {
   await migrate(deps.db.pool, log);
-  const inserted = await seedCatalog(deps.db.pool);
-  // Seeded rows must not hide behind cached lists.
-  for (const id of inserted) await deps.catalog.cache.invalidateProduct(id);
+  const inserted = await seedCatalog(deps.db.pool, deps.catalog.cache);
   log.info(
     { inserted: inserted.length },
     inserted.length ? `seeded ${inserted.length} products` : 'sample products already present',

@@ -42,6 +42,7 @@ class RedisStore implements KeyValueStore {
   private readonly reconnectTasks: Array<() => Promise<void>> = [];
   private everReady = false;
   private cleaning = false;
+  private closing = false;
 
   private readonly log: Logger;
 
@@ -57,7 +58,9 @@ class RedisStore implements KeyValueStore {
       // instead of queueing behind a dead connection.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+      // A socket that owes replies and stays silent this long is dropped and
+      // reconnected (one timer per read, not one per command as commandTimeout).
+      socketTimeout: config.REDIS_TIMEOUT_MS,
       connectTimeout: 2000,
       // Reconnect forever, backing off to one attempt every 2 s.
       retryStrategy: (times) => Math.min(times * 100, 2000),
@@ -65,7 +68,7 @@ class RedisStore implements KeyValueStore {
     });
     this.redis.on('error', (err) => this.log.debug({ err: err.message }, 'redis error'));
     this.redis.on('close', () => {
-      if (this.everReady) this.log.warn('redis connection lost');
+      if (this.everReady && !this.closing) this.log.warn('redis connection lost');
     });
     this.redis.on('ready', () => {
       if (!this.everReady) {
@@ -147,6 +150,7 @@ class RedisStore implements KeyValueStore {
     this.reconnectTasks.push(task);
   }
   async close() {
+    this.closing = true;
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }

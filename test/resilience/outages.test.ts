@@ -27,7 +27,7 @@ beforeAll(async () => {
     REDIS_URL: redisProxy.via(TEST_REDIS_URL),
     REDIS_KEY_PREFIX: testRedisPrefix(),
     DB_CONNECT_TIMEOUT_MS: '500',
-    REDIS_COMMAND_TIMEOUT_MS: '200',
+    REDIS_TIMEOUT_MS: '200',
   });
 });
 afterAll(async () => {

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { CatalogCache } from './catalog.cache.ts';
 import type { ProductValues } from './catalog.repository.ts';
 
 /** Sample products of a regional organic store (seed 000) and a record shop (seed 002). */
@@ -70,7 +71,7 @@ export const SAMPLE_PRODUCTS: ProductValues[] = [
 ];
 
 /** Inserts the samples that are not there yet (matched by name); safe to run any number of times. */
-export async function seedCatalog(db: pg.Pool): Promise<number[]> {
+export async function seedCatalog(db: pg.Pool, cache: CatalogCache): Promise<number[]> {
   const inserted: number[] = [];
   for (const p of SAMPLE_PRODUCTS) {
     const { rows } = await db.query<{ id: string }>(
@@ -81,5 +82,7 @@ export async function seedCatalog(db: pg.Pool): Promise<number[]> {
     );
     if (rows[0]) inserted.push(Number(rows[0].id));
   }
+  // Seeded rows must not hide behind cached lists.
+  for (const id of inserted) await cache.invalidateProduct(id);
   return inserted;
 }

@@ -1,0 +1,42 @@
+import autocannon from 'autocannon';
+
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+export interface LoadOptions {
+  url: string;
+  /** Builds the path of each request (random ids, random categories). */
+  path: () => string;
+  connections: number;
+  seconds: number;
+  /** Requests per second over all connections; unset means as fast as possible. */
+  rate?: number;
+}
+
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const result = await autocannon({
+    url: o.url,
+    connections: o.connections,
+    duration: o.seconds,
+    ...(o.rate ? { overallRate: o.rate } : {}),
+    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, path: o.path() }) }],
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+export const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
