@@ -15,6 +15,8 @@ export async function migrate(pool: pg.Pool, log: Logger): Promise<string[]> {
     const applied = await runner({
       dbClient: client,
       dir: MIGRATIONS_DIR,
+      // Only the SQL files are migrations (the folder also has its README).
+      ignorePattern: '(\\..*)|(.*\\.md)',
       direction: 'up',
       migrationsTable: 'pgmigrations',
       checkOrder: true,

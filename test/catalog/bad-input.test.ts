@@ -1,30 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, TEST_REDIS_URL, type TestDatabase, testRedisPrefix } from '../helpers/env.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from '../helpers/app.ts';
 
-let db: TestDatabase;
-let t: TestApp;
 let existingId: number;
 const valid = { name: 'Caju', description: 'doce', price: '3.50', stock: 5, category: 'frutas' };
+const ctx = useTestApp({ BODY_LIMIT_BYTES: '16384' });
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  t = await startTestApp({
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: testRedisPrefix(),
-    BODY_LIMIT_BYTES: '16384',
-  });
-  const res = await t.app.inject({ method: 'POST', url: '/products', payload: valid });
+  const res = await ctx.t.app.inject({ method: 'POST', url: '/products', payload: valid });
   existingId = res.json().id;
-});
-afterAll(async () => {
-  await t?.close();
-  await db?.drop();
 });
 
 async function snapshot() {
-  const { rows } = await t.deps.db.pool.query(
+  const { rows } = await ctx.t.deps.db.pool.query(
     'SELECT id, name, description, price, stock, category, updated_at FROM products ORDER BY id',
   );
   return rows;
@@ -314,7 +301,7 @@ describe('bad input on catalog routes', () => {
       const before = await snapshot();
       const url = c.url === 'EXISTING' ? `/products/${existingId}` : (c.url ?? '/products');
       const payload = c.raw !== undefined ? c.raw : c.body !== undefined ? JSON.stringify(c.body) : undefined;
-      const res = await t.app.inject({
+      const res = await ctx.t.app.inject({
         method: c.method,
         url,
         ...(payload !== undefined

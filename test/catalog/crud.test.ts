@@ -1,27 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, TEST_REDIS_URL, type TestDatabase, testRedisPrefix } from '../helpers/env.ts';
+import { describe, expect, it } from 'vitest';
+import { json, useTestApp } from '../helpers/app.ts';
 
-let db: TestDatabase;
-let t: TestApp;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  t = await startTestApp({
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: testRedisPrefix(),
-  });
-});
-afterAll(async () => {
-  await t?.close();
-  await db?.drop();
-});
+const ctx = useTestApp();
 
 const lemon = { name: 'Limão Taiti', description: 'orgânico', price: '6.90', stock: 10, category: 'frutas' };
 
 async function create(body: Record<string, unknown> = lemon) {
-  const res = await t.app.inject({ method: 'POST', url: '/products', ...json(body) });
+  const res = await ctx.t.app.inject({ method: 'POST', url: '/products', ...json(body) });
   expect(res.statusCode, res.body).toBe(201);
   return res;
 }
@@ -48,7 +33,7 @@ describe('catalog CRUD', () => {
     for (const [price, expected] of cases) {
       const p = (await create({ ...lemon, price })).json();
       expect(p.price, `price ${price}`).toBe(expected);
-      const read = await t.app.inject({ method: 'GET', url: `/products/${p.id}` });
+      const read = await ctx.t.app.inject({ method: 'GET', url: `/products/${p.id}` });
       expect(read.json().price).toBe(expected);
       // The raw JSON text carries the decimal as a string: no float on the wire.
       expect(read.body).toContain(`"price":"${expected}"`);
@@ -62,10 +47,10 @@ describe('catalog CRUD', () => {
 
   it('when a product is read by id, then it is found; an unknown id is a 404 problem', async () => {
     const p = (await create()).json();
-    const ok = await t.app.inject({ method: 'GET', url: `/products/${p.id}` });
+    const ok = await ctx.t.app.inject({ method: 'GET', url: `/products/${p.id}` });
     expect(ok.statusCode).toBe(200);
     expect(ok.json()).toEqual(p);
-    const missing = await t.app.inject({ method: 'GET', url: '/products/999999999' });
+    const missing = await ctx.t.app.inject({ method: 'GET', url: '/products/999999999' });
     expect(missing.statusCode).toBe(404);
     expect(missing.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(missing.json()).toMatchObject({ status: 404, code: 'product_not_found' });
@@ -74,7 +59,7 @@ describe('catalog CRUD', () => {
   it('when a product is replaced with PUT, then every field changes and updatedAt moves on', async () => {
     const p = (await create()).json();
     const next = { name: 'Maçã Fuji', price: '12.50', stock: 3, category: 'frutas-frescas' };
-    const res = await t.app.inject({ method: 'PUT', url: `/products/${p.id}`, ...json(next) });
+    const res = await ctx.t.app.inject({ method: 'PUT', url: `/products/${p.id}`, ...json(next) });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ ...next, id: p.id, description: '' });
     expect(new Date(res.json().updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(p.updatedAt).getTime());
@@ -83,7 +68,7 @@ describe('catalog CRUD', () => {
 
   it('when a product is patched, then only the sent fields change', async () => {
     const p = (await create()).json();
-    const res = await t.app.inject({
+    const res = await ctx.t.app.inject({
       method: 'PATCH',
       url: `/products/${p.id}`,
       ...json({ stock: 0, price: 7 }),
@@ -98,7 +83,7 @@ describe('catalog CRUD', () => {
       ['PATCH', { stock: 1 }],
       ['DELETE', undefined],
     ] as const) {
-      const res = await t.app.inject({ method, url: '/products/888888888', ...(body ? json(body) : {}) });
+      const res = await ctx.t.app.inject({ method, url: '/products/888888888', ...(body ? json(body) : {}) });
       expect(res.statusCode, method).toBe(404);
       expect(res.json().code).toBe('product_not_found');
     }
@@ -106,12 +91,12 @@ describe('catalog CRUD', () => {
 
   it('when a product is deleted, then it is gone and a second delete is a 404', async () => {
     const p = (await create()).json();
-    await t.app.inject({ method: 'GET', url: `/products/${p.id}` }); // cache it
-    const del = await t.app.inject({ method: 'DELETE', url: `/products/${p.id}` });
+    await ctx.t.app.inject({ method: 'GET', url: `/products/${p.id}` }); // cache it
+    const del = await ctx.t.app.inject({ method: 'DELETE', url: `/products/${p.id}` });
     expect(del.statusCode).toBe(204);
     expect(del.body).toBe('');
-    expect((await t.app.inject({ method: 'GET', url: `/products/${p.id}` })).statusCode).toBe(404);
-    expect((await t.app.inject({ method: 'DELETE', url: `/products/${p.id}` })).statusCode).toBe(404);
+    expect((await ctx.t.app.inject({ method: 'GET', url: `/products/${p.id}` })).statusCode).toBe(404);
+    expect((await ctx.t.app.inject({ method: 'DELETE', url: `/products/${p.id}` })).statusCode).toBe(404);
   });
 
   it('when a name has surrounding spaces, then it is stored trimmed', async () => {

@@ -1,17 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, TEST_REDIS_URL, type TestDatabase, testRedisPrefix } from '../helpers/env.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { json, useTestApp } from '../helpers/app.ts';
 
-let db: TestDatabase;
-let t: TestApp;
+const ctx = useTestApp();
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  t = await startTestApp({
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: testRedisPrefix(),
-  });
   for (const p of [
     { name: 'Limão Taiti', price: '6.90', stock: 1, category: 'frutas' },
     { name: 'LIMÃO siciliano', price: '9.50', stock: 1, category: 'frutas' },
@@ -22,17 +14,13 @@ beforeAll(async () => {
     { name: 'snake_case mug', price: '30.00', stock: 1, category: 'promo' },
     { name: 'snakeXcase mug', price: '30.00', stock: 1, category: 'promo' },
   ]) {
-    const res = await t.app.inject({ method: 'POST', url: '/products', ...json(p) });
+    const res = await ctx.t.app.inject({ method: 'POST', url: '/products', ...json(p) });
     expect(res.statusCode).toBe(201);
   }
 });
-afterAll(async () => {
-  await t?.close();
-  await db?.drop();
-});
 
 async function names(query: string): Promise<string[]> {
-  const res = await t.app.inject({ method: 'GET', url: `/products?${query}` });
+  const res = await ctx.t.app.inject({ method: 'GET', url: `/products?${query}` });
   expect(res.statusCode, res.body).toBe(200);
   return res.json().items.map((p: { name: string }) => p.name);
 }
@@ -63,9 +51,9 @@ describe('catalog listing', () => {
   });
 
   it('when no limit is given, then pages hold 20; limit above 100 is refused', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/products' });
+    const res = await ctx.t.app.inject({ method: 'GET', url: '/products' });
     expect(res.json().items.length).toBeLessThanOrEqual(20);
-    const tooMany = await t.app.inject({ method: 'GET', url: '/products?limit=101' });
+    const tooMany = await ctx.t.app.inject({ method: 'GET', url: '/products?limit=101' });
     expect(tooMany.statusCode).toBe(400);
     expect(tooMany.json().errors[0].field).toBe('query.limit');
   });
@@ -74,7 +62,7 @@ describe('catalog listing', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res = await t.app.inject({
+      const res = await ctx.t.app.inject({
         method: 'GET',
         url: `/products?limit=3${cursor ? `&cursor=${cursor}` : ''}`,
       });
@@ -88,11 +76,11 @@ describe('catalog listing', () => {
   });
 
   it('when rows are inserted while a client pages, then no row is skipped or repeated', async () => {
-    const before = (await t.app.inject({ method: 'GET', url: '/products?limit=100' }))
+    const before = (await ctx.t.app.inject({ method: 'GET', url: '/products?limit=100' }))
       .json()
       .items.map((p: { id: number }) => p.id);
     const inserts = Array.from({ length: 30 }, (_, i) =>
-      t.app.inject({
+      ctx.t.app.inject({
         method: 'POST',
         url: '/products',
         ...json({ name: `novo ${i}`, price: '1.00', stock: 1, category: 'novos' }),
@@ -102,7 +90,7 @@ describe('catalog listing', () => {
     let cursor: string | null = null;
     const paging = (async () => {
       do {
-        const res = await t.app.inject({
+        const res = await ctx.t.app.inject({
           method: 'GET',
           url: `/products?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
         });
@@ -118,10 +106,10 @@ describe('catalog listing', () => {
   });
 
   it('when a filter is combined with the cursor, then later pages keep the filter', async () => {
-    const first = (await t.app.inject({ method: 'GET', url: '/products?category=promo&limit=2' })).json();
+    const first = (await ctx.t.app.inject({ method: 'GET', url: '/products?category=promo&limit=2' })).json();
     expect(first.items).toHaveLength(2);
     const second = (
-      await t.app.inject({
+      await ctx.t.app.inject({
         method: 'GET',
         url: `/products?category=promo&limit=2&cursor=${first.nextCursor}`,
       })

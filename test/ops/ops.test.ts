@@ -1,26 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { json, startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, TEST_REDIS_URL, type TestDatabase, testRedisPrefix } from '../helpers/env.ts';
+import { describe, expect, it } from 'vitest';
+import { json, useTestApp } from '../helpers/app.ts';
 
-let db: TestDatabase;
-let t: TestApp;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  t = await startTestApp({
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: testRedisPrefix(),
-    INSTANCE_ID: 'ops-1',
-  });
-});
-afterAll(async () => {
-  await t?.close();
-  await db?.drop();
-});
+const ctx = useTestApp({ INSTANCE_ID: 'ops-1' });
 
 const get = (url: string, headers: Record<string, string> = {}) =>
-  t.app.inject({ method: 'GET', url, headers });
+  ctx.t.app.inject({ method: 'GET', url, headers });
 
 describe('operations routes', () => {
   it('GET / names the API, its version and its links', async () => {
@@ -69,7 +53,7 @@ describe('operations routes', () => {
   });
 
   it('GET /stats counts products and cache traffic', async () => {
-    const created = await t.app.inject({
+    const created = await ctx.t.app.inject({
       method: 'POST',
       url: '/products',
       ...json({ name: 'Açaí', price: '24.00', stock: 1, category: 'congelados' }),
@@ -98,7 +82,7 @@ describe('operations routes', () => {
   });
 
   it('when a route does not exist, then a JSON 404 problem', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/nowhere?x=1' });
+    const res = await ctx.t.app.inject({ method: 'POST', url: '/nowhere?x=1' });
     expect(res.statusCode).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.json()).toMatchObject({ code: 'route_not_found', instance: '/nowhere' });
@@ -122,7 +106,7 @@ describe('operations routes', () => {
 
 describe('unexpected failures', () => {
   it('when a query fails for an internal reason, then 500 problem+json without internals', async () => {
-    await t.deps.db.pool.query('ALTER TABLE products RENAME TO products_gone');
+    await ctx.t.deps.db.pool.query('ALTER TABLE products RENAME TO products_gone');
     try {
       const res = await get('/products?category=any-internal');
       expect(res.statusCode).toBe(500);
@@ -133,7 +117,7 @@ describe('unexpected failures', () => {
       });
       expect(res.body).not.toMatch(/products_gone|relation|does not exist|at .*\.ts/);
     } finally {
-      await t.deps.db.pool.query('ALTER TABLE products_gone RENAME TO products');
+      await ctx.t.deps.db.pool.query('ALTER TABLE products_gone RENAME TO products');
     }
   });
 });
