@@ -20,7 +20,8 @@ function sendCached(reply: FastifyReply, body: string, status: 'HIT' | 'MISS'): 
   return reply.header('x-cache', status).type(JSON_TYPE).send(body);
 }
 
-function normalise(input: Partial<ProductInput>): Partial<ProductValues> {
+/** A validated body in the repository's terms: trimmed name, exact price. */
+function toValues(input: ProductPatch): Partial<ProductValues> {
   const out: Partial<ProductValues> = {};
   if (input.name !== undefined) out.name = input.name.trim();
   if (input.description !== undefined) out.description = input.description;
@@ -28,6 +29,11 @@ function normalise(input: Partial<ProductInput>): Partial<ProductValues> {
   if (input.stock !== undefined) out.stock = input.stock;
   if (input.category !== undefined) out.category = input.category;
   return out;
+}
+
+/** A full product (POST, PUT): an omitted description is empty. */
+function toFullValues(input: ProductInput): ProductValues {
+  return { description: '', ...toValues(input) } as ProductValues;
 }
 
 /** Escapes LIKE's wildcards so a search for "50%" means the text "50%". */
@@ -104,14 +110,7 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
         },
       },
       async (request, reply) => {
-        const v = normalise(request.body);
-        const product = await repository.create({
-          name: v.name as string,
-          description: v.description ?? '',
-          price: v.price as string,
-          stock: v.stock as number,
-          category: v.category as string,
-        });
+        const product = await repository.create(toFullValues(request.body));
         await cache.invalidateProduct(product.id);
         return reply.code(201).header('location', `/products/${product.id}`).send(product);
       },
@@ -129,11 +128,7 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
         },
       },
       async (request) => {
-        const v = normalise(request.body);
-        const product = await repository.update(request.params.id, {
-          ...v,
-          description: v.description ?? '',
-        });
+        const product = await repository.update(request.params.id, toFullValues(request.body));
         if (!product) throw ERRORS.notFound('product', request.params.id);
         await cache.invalidateProduct(product.id);
         return product;
@@ -152,7 +147,7 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
         },
       },
       async (request) => {
-        const product = await repository.update(request.params.id, normalise(request.body));
+        const product = await repository.update(request.params.id, toValues(request.body));
         if (!product) throw ERRORS.notFound('product', request.params.id);
         await cache.invalidateProduct(product.id);
         return product;
