@@ -20,13 +20,13 @@ export interface Started {
 }
 
 /** Runs an entry point the way `npm start` does: Node 24 on the TypeScript sources. */
-export function startProcess(entry: string, env: Record<string, string>): Started {
+export function startProcess(entry: string, env: Record<string, string>, args: string[] = []): Started {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(
       ([k]) => !/^(DATABASE_URL|REDIS_URL|PORT|DATA_DIR|LOG_LEVEL)$/.test(k),
     ),
   );
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, [entry, ...args], {
     cwd: ROOT,
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,325 @@
+/**
+ * The production topology as plain processes: nginx (Debian's package) on
+ * STACK_PORT in front of STACK_INSTANCES api processes on consecutive ports,
+ * against DATABASE_URL / REDIS_URL. Everything it starts is recorded in pid
+ * files under STACK_DIR, and `down` stops exactly those processes.
+ *
+ *   node scripts/stack.ts up | down | status | populate | cache-demo | clean
+ */
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const env = process.env;
+const STATE = resolve(ROOT, env.STACK_DIR ?? '.stack');
+const PORT = Number(env.STACK_PORT ?? 9999);
+const INSTANCES = Number(env.STACK_INSTANCES ?? 2);
+const API_BASE_PORT = Number(env.STACK_API_BASE_PORT ?? 9001);
+const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/armazem';
+const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const RATE = env.STACK_RATE_LIMIT ?? '10r/s';
+const BURST = env.STACK_RATE_BURST ?? '20';
+/** Same flags as `npm start`. */
+const API_NODE_FLAGS = ['--max-semi-space-size=32'];
+
+interface Part {
+  name: string;
+  pidFile: string;
+  port: number;
+  log: string;
+  /** A fragment of the process's command line: a recycled pid is never signalled. */
+  marker: string;
+}
+
+const apiParts = (): Part[] =>
+  Array.from({ length: INSTANCES }, (_, i) => ({
+    name: `api-${i + 1}`,
+    pidFile: join(STATE, 'pids', `api-${i + 1}.pid`),
+    port: API_BASE_PORT + i,
+    log: join(STATE, 'logs', `api-${i + 1}.log`),
+    marker: 'src/entrypoints/api.ts',
+  }));
+const nginxPart: Part = {
+  name: 'nginx',
+  pidFile: join(STATE, 'nginx.pid'),
+  port: PORT,
+  log: join(STATE, 'logs', 'nginx-access.log'),
+  marker: 'nginx',
+};
+/** Every part recorded in STATE, including instances of an earlier, larger STACK_INSTANCES. */
+function recordedParts(): Part[] {
+  const dir = join(STATE, 'pids');
+  const recorded = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.pid')) : [];
+  const apis = apiParts();
+  for (const f of recorded) {
+    const name = f.replace(/\.pid$/, '');
+    if (!apis.some((p) => p.name === name)) {
+      apis.push({
+        name,
+        pidFile: join(dir, f),
+        port: 0,
+        log: join(STATE, 'logs', `${name}.log`),
+        marker: 'src/entrypoints/',
+      });
+    }
+  }
+  return [nginxPart, ...apis];
+}
+
+function pidOf(part: Part): number | null {
+  if (!existsSync(part.pidFile)) return null;
+  const pid = Number(readFileSync(part.pidFile, 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+/** Alive and still the process we started (its command line carries the marker). */
+function isOurs(pid: number, part: Part): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(part.marker);
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+function ensureNginx(): string {
+  const found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' })
+    .stdout.trim()
+    .split('\n')[0];
+  if (found) return found;
+  console.log('nginx is not installed; installing the Debian package (nginx-light)…');
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  execFileSync(
+    sudo[0] ?? 'apt-get',
+    [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'install', '-y', '-qq', 'nginx-light'],
+    {
+      stdio: 'inherit',
+      env: { ...env, DEBIAN_FRONTEND: 'noninteractive' },
+    },
+  );
+  return '/usr/sbin/nginx';
+}
+
+/** Replaces ${ARMAZEM_*} the way the nginx image's envsubst does; nginx's own $variables stay. */
+export function renderTemplate(text: string, vars: Record<string, string>): string {
+  return text.replace(/\$\{(ARMAZEM_[A-Z_]+)\}/g, (_, name: string) => {
+    const value = vars[name];
+    if (value === undefined) throw new Error(`template variable ${name} has no value`);
+    return value;
+  });
+}
+
+function renderNginx(): string {
+  mkdirSync(join(STATE, 'conf.d'), { recursive: true });
+  mkdirSync(join(STATE, 'nginx-temp'), { recursive: true });
+  const vars = {
+    ARMAZEM_STATE_DIR: STATE,
+    ARMAZEM_UPSTREAMS: apiParts()
+      .map((p) => `server 127.0.0.1:${p.port} max_fails=1 fail_timeout=5s;`)
+      .join('\n    '),
+    ARMAZEM_LISTEN: String(PORT),
+    ARMAZEM_RATE: RATE,
+    ARMAZEM_BURST: BURST,
+    ARMAZEM_ACCESS_LOG: nginxPart.log,
+  };
+  const read = (f: string) => readFileSync(join(ROOT, 'nginx', f), 'utf8');
+  writeFileSync(
+    join(STATE, 'conf.d', 'armazem.conf'),
+    renderTemplate(read('templates/armazem.conf.template'), vars),
+  );
+  const main = join(STATE, 'nginx.conf');
+  writeFileSync(main, renderTemplate(read('nginx.local.conf.template'), vars));
+  return main;
+}
+
+async function ensureDatabase() {
+  const url = new URL(DATABASE_URL);
+  const name = url.pathname.slice(1);
+  const admin = new URL(DATABASE_URL);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount === 0) {
+      await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+      console.log(`created database ${name}`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+function apiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...env, NODE_ENV: env.NODE_ENV ?? 'production', DATABASE_URL, REDIS_URL, ...extra };
+}
+
+function runNode(entry: string, extra: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, [entry], {
+    cwd: ROOT,
+    env: apiEnv(extra),
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.status !== 0) throw new Error(`${entry} failed with exit code ${r.status}`);
+}
+
+async function up() {
+  const running = recordedParts().filter((p) => {
+    const pid = pidOf(p);
+    return pid !== null && isOurs(pid, p);
+  });
+  if (running.length > 0)
+    throw new Error(`already running: ${running.map((p) => p.name).join(', ')} (npm run stack:down first)`);
+  const nginx = ensureNginx();
+  for (const d of ['pids', 'logs']) mkdirSync(join(STATE, d), { recursive: true });
+
+  await ensureDatabase();
+  runNode('src/entrypoints/migrate.ts', { LOG_LEVEL: 'warn' });
+
+  for (const p of apiParts()) {
+    const out = openSync(p.log, 'a');
+    const child = spawn(process.execPath, [...API_NODE_FLAGS, p.marker], {
+      cwd: ROOT,
+      env: apiEnv({ PORT: String(p.port), INSTANCE_ID: p.name, MIGRATE_ON_START: 'false' }),
+      detached: true,
+      stdio: ['ignore', out, out],
+    });
+    writeFileSync(p.pidFile, String(child.pid));
+    child.unref();
+  }
+  const conf = renderNginx();
+  execFileSync(nginx, ['-t', '-q', '-p', STATE, '-c', conf], { stdio: 'inherit' });
+  execFileSync(nginx, ['-p', STATE, '-c', conf], { stdio: 'inherit' });
+
+  try {
+    for (const p of apiParts()) await waitFor(p.name, () => httpOk(`http://127.0.0.1:${p.port}/health`));
+    await waitFor('nginx', () => httpOk(`http://127.0.0.1:${PORT}/health`));
+  } catch (err) {
+    console.error(`${(err as Error).message}; stopping what was started (logs in ${join(STATE, 'logs')})`);
+    await down();
+    process.exit(1);
+  }
+  console.log(`armazem stack is up (state in ${STATE})`);
+  await status();
+}
+
+async function stopPart(part: Part, signal: NodeJS.Signals, graceMs: number): Promise<string> {
+  const pid = pidOf(part);
+  if (pid === null) return 'not running';
+  if (!isOurs(pid, part)) {
+    rmSync(part.pidFile, { force: true });
+    return 'already stopped';
+  }
+  process.kill(pid, signal);
+  const deadline = Date.now() + graceMs;
+  while (isOurs(pid, part) && Date.now() < deadline) await sleep(50);
+  let how = 'stopped';
+  if (isOurs(pid, part)) {
+    process.kill(pid, 'SIGKILL');
+    how = 'killed after the grace period';
+    while (isOurs(pid, part)) await sleep(20);
+  }
+  rmSync(part.pidFile, { force: true });
+  return how;
+}
+
+async function down() {
+  // nginx first (QUIT: finish in-flight requests), then the instances (TERM: drain and close).
+  const [first, ...apis] = recordedParts();
+  const results: Array<[string, string]> = [];
+  if (first) results.push([first.name, await stopPart(first, 'SIGQUIT', 10_000)]);
+  const stopped = await Promise.all(
+    apis.map(async (p) => [p.name, await stopPart(p, 'SIGTERM', 15_000)] as [string, string]),
+  );
+  results.push(...stopped);
+  for (const [name, how] of results) console.log(`${name.padEnd(8)} ${how}`);
+}
+
+async function status() {
+  const rows: string[][] = [['part', 'pid', 'process', 'listens on', 'health', 'log']];
+  for (const p of recordedParts()) {
+    const pid = pidOf(p);
+    const alive = pid !== null && isOurs(pid, p);
+    const url = p.port ? `http://127.0.0.1:${p.port}` : '';
+    const health = alive && url ? ((await httpOk(`${url}/health`)) ? 'healthy' : 'unhealthy') : '-';
+    rows.push([
+      p.name,
+      pid === null ? '-' : String(pid),
+      alive ? 'running' : 'stopped',
+      url || '-',
+      health,
+      p.log,
+    ]);
+  }
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
+  console.log(
+    `\ndatabase ${DATABASE_URL.replace(/:[^:@/]+@/, ':***@')}  redis ${REDIS_URL}  rate limit ${RATE} burst ${BURST}`,
+  );
+}
+
+async function cacheDemo() {
+  const base = `http://127.0.0.1:${PORT}`;
+  const list = (await (await fetch(`${base}/products?limit=1`)).json()) as {
+    items: Array<{ id: number; name: string }>;
+  };
+  const product = list.items[0];
+  if (!product) throw new Error('no products: run `npm run stack:populate` first');
+  await (await fetch(`${base}/ping`)).arrayBuffer(); // open the connection first: time the reads, not the handshake
+  const cleared = await fetch(`${base}/cache/clear`, { method: 'DELETE' });
+  console.log(`DELETE /cache/clear → ${cleared.status} ${await cleared.text()}`);
+  for (const attempt of ['first read', 'second read']) {
+    const t0 = performance.now();
+    const res = await fetch(`${base}/products/${product.id}`);
+    await res.arrayBuffer();
+    const ms = (performance.now() - t0).toFixed(2);
+    console.log(
+      `${attempt.padEnd(12)} GET /products/${product.id} → ${res.status} x-cache: ${res.headers.get('x-cache')} in ${ms} ms (via nginx)`,
+    );
+    await sleep(50); // the miss stores its body without making the response wait
+  }
+}
+
+async function clean() {
+  await down();
+  rmSync(STATE, { recursive: true, force: true });
+  console.log(`removed ${STATE}`);
+}
+
+const commands: Record<string, () => Promise<void>> = {
+  up,
+  down,
+  status,
+  populate: async () => runNode('src/entrypoints/seed.ts'),
+  'cache-demo': cacheDemo,
+  clean,
+};
+const command = process.argv[2] ?? '';
+const run = commands[command];
+if (!run) {
+  console.error(`usage: node scripts/stack.ts ${Object.keys(commands).join(' | ')}`);
+  process.exit(2);
+}
+await run();

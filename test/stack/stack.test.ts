@@ -1,0 +1,198 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTestDatabase,
+  eventually,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  testRedisPrefix,
+} from '../helpers/env.ts';
+import { freePort, startProcess } from '../helpers/process.ts';
+import { TcpProxy } from '../helpers/tcp-proxy.ts';
+
+/**
+ * The real local stack (`npm run stack:up`): nginx from the OS packages in
+ * front of two api processes, on private ports. The database is reached
+ * through a proxy so a test can make requests slow.
+ */
+const stateDir = mkdtempSync(join(tmpdir(), 'armazem-stack-'));
+let db: TestDatabase;
+let pgProxy: TcpProxy;
+let nginxPort: number;
+let apiPorts: [number, number];
+let stackEnv: Record<string, string>;
+
+async function portPair(): Promise<[number, number]> {
+  for (;;) {
+    const a = await freePort();
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer().once('error', () => resolve(false));
+      s.listen(a + 1, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return [a, a + 1];
+  }
+}
+
+async function stack(command: string): Promise<{ code: number | null; out: string }> {
+  const p = startProcess('scripts/stack.ts', { ...stackEnv }, [command]);
+  const code = await p.exited;
+  return { code, out: p.stdout() + p.stderr() };
+}
+
+const pidOf = (name: string) =>
+  Number(readFileSync(join(stateDir, name === 'nginx' ? 'nginx.pid' : `pids/${name}.pid`), 'utf8'));
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return readFileSync(`/proc/${pid}/status`, 'utf8').match(/^State:\s+(\S)/m)?.[1] !== 'Z';
+  } catch {
+    return false;
+  }
+};
+const via = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${nginxPort}${path}`, init);
+const jsonBody = (body: unknown): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  pgProxy = await TcpProxy.to(db.url);
+  nginxPort = await freePort();
+  apiPorts = await portPair();
+  stackEnv = {
+    STACK_DIR: stateDir,
+    STACK_PORT: String(nginxPort),
+    STACK_API_BASE_PORT: String(apiPorts[0]),
+    STACK_INSTANCES: '2',
+    STACK_RATE_LIMIT: '10r/s',
+    STACK_RATE_BURST: '20',
+    DATABASE_URL: pgProxy.via(db.url),
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: testRedisPrefix(),
+    LOG_LEVEL: 'warn',
+  };
+  const up = await stack('up');
+  expect(up.code, up.out).toBe(0);
+  expect(up.out).toMatch(/stack is up/);
+  expect(up.out).toContain(`http://127.0.0.1:${nginxPort}`);
+}, 90_000);
+
+afterAll(async () => {
+  await stack('down');
+  await pgProxy?.down();
+  await db?.drop();
+  rmSync(stateDir, { recursive: true, force: true });
+}, 60_000);
+
+const waitRateWindow = () => new Promise((r) => setTimeout(r, 2100));
+
+describe('local stack: nginx in front of two instances', () => {
+  it('spreads requests round-robin over every instance, each also reachable directly', async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 10; i++)
+      seen.add(((await (await via('/ping')).json()) as { instance: string }).instance);
+    expect([...seen].sort()).toEqual(['api-1', 'api-2']);
+    for (const [i, port] of apiPorts.entries()) {
+      const res = await fetch(`http://127.0.0.1:${port}/ping`);
+      expect(((await res.json()) as { instance: string }).instance).toBe(`api-${i + 1}`);
+    }
+    const status = await stack('status');
+    expect(status.out).toMatch(/nginx\s+\d+\s+running/);
+    expect(status.out).toMatch(/api-2\s+\d+\s+running\s+\S+\s+healthy/);
+  });
+
+  it('passes the request id through to the instance and back, and writes a JSON access log', async () => {
+    const res = await via('/products?limit=1', { headers: { 'x-request-id': 'stack-trace-1' } });
+    expect(res.headers.get('x-request-id')).toBe('stack-trace-1');
+    const generated = (await via('/ping')).headers.get('x-request-id');
+    expect(generated).toMatch(/^[0-9a-f]{32}$/); // nginx's $request_id
+    await eventually(() => {
+      const lines = readFileSync(join(stateDir, 'logs', 'nginx-access.log'), 'utf8')
+        .trim()
+        .split('\n');
+      const entry = lines.map((l) => JSON.parse(l)).find((e) => e.requestId === 'stack-trace-1');
+      expect(entry).toMatchObject({ method: 'GET', uri: '/products?limit=1', status: 200 });
+    }, 5000);
+  });
+
+  it('answers 429 problem+json with Retry-After past the rate limit on store routes, and never throttles payments routes', async () => {
+    await waitRateWindow();
+    const store = await Promise.all(Array.from({ length: 60 }, () => via('/products?limit=1')));
+    const limited = store.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(store.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(20);
+    expect(limited[0]?.headers.get('retry-after')).toBe('1');
+    expect(limited[0]?.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await limited[0]?.json()).toMatchObject({ status: 429, code: 'rate_limited' });
+
+    const payments = await Promise.all(Array.from({ length: 60 }, () => via('/payments', jsonBody({}))));
+    expect(payments.filter((r) => r.status === 429)).toHaveLength(0);
+    const summaries = await Promise.all(Array.from({ length: 60 }, () => via('/payments-summary')));
+    expect(summaries.filter((r) => r.status === 429)).toHaveLength(0);
+  });
+
+  it('when an instance is SIGKILLed, a write it was handling is not replayed elsewhere, and GETs keep succeeding', async () => {
+    await waitRateWindow();
+    const ids: number[] = [];
+    for (const name of ['Vítima 1', 'Vítima 2']) {
+      const res = await via('/products', jsonBody({ name, price: '1.00', stock: 1, category: 'stack' }));
+      expect(res.status).toBe(201);
+      ids.push(((await res.json()) as { id: number }).id);
+    }
+    // Both DELETEs reach the database and wait for its answer, one on each instance.
+    pgProxy.delayMs = 1000;
+    const deletes = ids.map((id) => via(`/products/${id}`, { method: 'DELETE' }));
+    await new Promise((r) => setTimeout(r, 400));
+    process.kill(pidOf('api-1'), 'SIGKILL');
+    const statuses = await Promise.all(deletes.map(async (p) => (await p).status));
+    pgProxy.delayMs = 0;
+    // The killed instance's DELETE is answered 503 (nginx's problem), never resent to api-2.
+    expect(statuses.sort()).toEqual([204, 503]);
+
+    await waitRateWindow();
+    for (let i = 0; i < 15; i++) {
+      const res = await via('/products?category=stack');
+      expect(res.status, `GET #${i}`).toBe(200);
+    }
+    const instances = new Set<string>();
+    for (let i = 0; i < 6; i++)
+      instances.add(((await (await via('/ping')).json()) as { instance: string }).instance);
+    expect([...instances]).toEqual(['api-2']);
+  });
+
+  it('when an instance gets SIGTERM, it finishes its in-flight request before exiting', async () => {
+    const pid = pidOf('api-2');
+    pgProxy.delayMs = 600;
+    const inflight = fetch(`http://127.0.0.1:${apiPorts[1]}/products?search=in-flight`);
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(pid, 'SIGTERM');
+    const res = await inflight;
+    pgProxy.delayMs = 0;
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ items: [] });
+    await eventually(() => expect(alive(pid)).toBe(false), 15_000);
+    await expect(fetch(`http://127.0.0.1:${apiPorts[1]}/ping`)).rejects.toThrow();
+    // No instance left: nginx answers for them with a problem.
+    const none = await via('/ping');
+    expect(none.status).toBe(503);
+    expect(await none.json()).toMatchObject({ code: 'service_unavailable' });
+  });
+
+  it('after stack:down, no process of the stack is left', async () => {
+    const nginxPid = pidOf('nginx');
+    expect(alive(nginxPid)).toBe(true);
+    const down = await stack('down');
+    expect(down.code, down.out).toBe(0);
+    expect(alive(nginxPid)).toBe(false);
+    expect(existsSync(join(stateDir, 'nginx.pid'))).toBe(false);
+    expect(existsSync(join(stateDir, 'pids', 'api-1.pid'))).toBe(false);
+    await expect(via('/ping')).rejects.toThrow();
+    const status = await stack('status');
+    expect(status.out).not.toMatch(/running/);
+  });
+});
