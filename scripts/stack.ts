@@ -142,7 +142,7 @@ function renderNginx(): string {
     ARMAZEM_LISTEN: String(PORT),
     ARMAZEM_RATE: RATE,
     ARMAZEM_BURST: BURST,
-    ARMAZEM_ACCESS_LOG: nginxPart.log,
+    ARMAZEM_ACCESS_LOG: `${nginxPart.log} armazem_json buffer=64k flush=1s`,
   };
   const read = (f: string) => readFileSync(join(ROOT, 'nginx', f), 'utf8');
   writeFileSync(

@@ -1,6 +1,5 @@
 import pg from 'pg';
 import type { Config } from '../config.ts';
-import { startEmbeddedPostgres } from './embedded-postgres.ts';
 import type { Logger } from './logger.ts';
 
 /**
@@ -35,7 +34,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
       close: () => pool.end(),
     };
   }
-  const embedded = await startEmbeddedPostgres(config.DATA_DIR);
+  const embedded = await (await loadEmbedded()).startEmbeddedPostgres(config.DATA_DIR);
   // PGlite is one single-threaded session: exactly one connection, never
   // recycled, so transactions from different requests cannot interleave.
   const pool = new pg.Pool({
@@ -56,6 +55,18 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
       await embedded.stop();
     },
   };
+}
+
+/** Loaded only when used: the container image leaves PGlite out (DATABASE_URL is always set there). */
+async function loadEmbedded() {
+  try {
+    return await import('./embedded-postgres.ts');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new Error('the embedded PostgreSQL (PGlite) is not installed in this build; set DATABASE_URL');
+    }
+    throw err;
+  }
 }
 
 /** An idle client whose server went away emits 'error' on the pool; it must not crash the process. */

@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1.7
+# One image, three roles chosen by command: the API (default), and the worker
+# and bot entry points as they land. Node 24 runs the TypeScript sources
+# directly (type stripping), so there is no build stage to carry along.
+ARG NODE_IMAGE=node:24-alpine
+
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only; none of them needs an install script.
+# PGlite (the embedded database of `npm start` without DATABASE_URL) is left
+# out: a container always gets DATABASE_URL. That saves 28 MB.
+RUN npm install --omit=dev --ignore-scripts --no-audit --no-fund \
+ && rm -rf node_modules/@electric-sql node_modules/@types \
+ && find node_modules \( -name '*.map' -o -name '*.md' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -type f -delete \
+ && npm cache clean --force
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    PORT=3000 \
+    NODE_OPTIONS=--max-semi-space-size=32
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY migrations ./migrations
+COPY src ./src
+# Files stay root-owned and read-only to the process; it runs as `node`.
+USER node
+EXPOSE 3000
+ENTRYPOINT ["node"]
+CMD ["src/entrypoints/api.ts"]
