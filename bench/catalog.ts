@@ -1,16 +1,18 @@
 /**
- * bench:catalog — catalog read throughput and latency, each figure next to a
- * bare node:http reference measured in the same run (absolute numbers drift
- * on shared machines; ratios hold). Scenarios alternate round by round and
- * medians are reported.
+ * bench:catalog — catalog reads, one instance direct and through nginx with
+ * N instances (the local stack), each figure next to a bare node:http
+ * reference measured in the same run: direct, and through the same nginx.
+ * Absolute numbers drift on shared machines; ratios hold. Scenarios
+ * alternate round by round; medians are reported.
  *
- * Env: BENCH_DATABASE_URL (admin URL; a scratch database is created),
- * REDIS_URL, BENCH_SECONDS (per round, default 5), BENCH_ROUNDS (default 3),
- * BENCH_CONNECTIONS (default 64), BENCH_PRODUCTS (default 10000).
+ * Env: BENCH_DATABASE_URL (admin URL; a scratch database is made), REDIS_URL,
+ * BENCH_SECONDS (per round, 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64),
+ * BENCH_PRODUCTS (10000), STACK_INSTANCES (2).
  */
 import pg from 'pg';
 import { median, runLoad } from './lib/load.ts';
 import { API_NODE_FLAGS, spawnNode, stop, waitHealthy } from './lib/processes.ts';
+import { scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -18,23 +20,13 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 10_000);
+const INSTANCES = Number(process.env.STACK_INSTANCES ?? 2);
 const CATEGORIES = 20;
-const DB_NAME = 'armazem_bench_catalog';
 
-const ports = { bare: 3901, cached: 3902, uncached: 3903 };
 const randomId = () => 1 + Math.floor(Math.random() * PRODUCTS);
 const randomCategory = () => `cat-${Math.floor(Math.random() * CATEGORIES)}`;
-
-async function prepareDatabase(): Promise<string> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${DB_NAME}`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${DB_NAME}`;
-  return url.toString();
-}
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 
 async function seed(databaseUrl: string) {
   const db = new pg.Client({ connectionString: databaseUrl });
@@ -58,145 +50,136 @@ async function warm(base: string, paths: string[]) {
   );
 }
 
-const fmt = (n: number, d = 0) =>
-  n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-
 async function main() {
-  const databaseUrl = await prepareDatabase();
-  const common = {
-    DATABASE_URL: databaseUrl,
+  const db = await scratchDatabase(ADMIN_URL, 'armazem_bench_catalog');
+  const appEnv = {
+    DATABASE_URL: db.url,
     REDIS_URL,
     REDIS_KEY_PREFIX: `bench:${process.pid}:`,
     LOG_LEVEL: 'info',
     NODE_ENV: 'production',
   };
-  const bare = spawnNode('bench/bare-server.ts', { PORT: String(ports.bare) });
-  const cached = spawnNode(
-    'src/entrypoints/api.ts',
-    { ...common, PORT: String(ports.cached), INSTANCE_ID: 'bench-cached' },
-    API_NODE_FLAGS,
-  );
-  await waitHealthy(`http://127.0.0.1:${ports.cached}/health`); // migrations done
+
+  const bare = [3901, 3902].map((port) => spawnNode('bench/bare-server.ts', { PORT: String(port) }));
+  for (const port of [3901, 3902]) await waitHealthy(`http://127.0.0.1:${port}/`);
+  const bareNginx = startNginxFor(['127.0.0.1:3901', '127.0.0.1:3902'], 3990);
+  const stack = startStack({ env: appEnv, port: 3999, apiBasePort: 3911, instances: INSTANCES });
   const uncached = spawnNode(
     'src/entrypoints/api.ts',
-    { ...common, PORT: String(ports.uncached), CACHE_ENABLED: 'false', MIGRATE_ON_START: 'false' },
+    { ...appEnv, PORT: '3903', CACHE_ENABLED: 'false', MIGRATE_ON_START: 'false' },
     API_NODE_FLAGS,
   );
-  await waitHealthy(`http://127.0.0.1:${ports.uncached}/health`);
-  await waitHealthy(`http://127.0.0.1:${ports.bare}/`);
-  await seed(databaseUrl);
+  await waitHealthy('http://127.0.0.1:3903/health');
+  await seed(db.url);
 
-  const base = (port: number) => `http://127.0.0.1:${port}`;
+  const direct = stack.instances[0] as string;
   console.log(`warming the cache: ${PRODUCTS} products, ${CATEGORIES} category lists…`);
-  await warm(base(ports.cached), [
+  await warm(stack.url, [
     ...Array.from({ length: PRODUCTS }, (_, i) => `/products/${i + 1}`),
     ...Array.from({ length: CATEGORIES }, (_, i) => `/products?category=cat-${i}`),
   ]);
 
+  const nginxN = `through nginx, ${INSTANCES} instances`;
   const scenarios = [
-    { name: 'bare node:http JSON (reference)', url: base(ports.bare), path: () => '/' },
+    { name: 'bare node:http JSON, direct (reference)', url: 'http://127.0.0.1:3901', path: () => '/' },
+    { name: `bare node:http JSON, through nginx, 2 instances`, url: bareNginx.url, path: () => '/' },
     {
-      name: 'GET /products/:id, cache (Redis)',
-      url: base(ports.cached),
+      name: 'GET /products/:id, cache, one instance direct',
+      url: direct,
+      path: () => `/products/${randomId()}`,
+    },
+    { name: `GET /products/:id, cache, ${nginxN}`, url: stack.url, path: () => `/products/${randomId()}` },
+    {
+      name: 'GET /products/:id, cache off, one instance direct',
+      url: 'http://127.0.0.1:3903',
       path: () => `/products/${randomId()}`,
     },
     {
-      name: 'GET /products/:id, cache off',
-      url: base(ports.uncached),
-      path: () => `/products/${randomId()}`,
-    },
-    {
-      name: 'GET /products?category=…, cache',
-      url: base(ports.cached),
+      name: 'GET /products?category=…, cache, one instance direct',
+      url: direct,
       path: () => `/products?category=${randomCategory()}`,
     },
     {
-      name: 'GET /products?category=…, cache off',
-      url: base(ports.uncached),
+      name: `GET /products?category=…, cache, ${nginxN}`,
+      url: stack.url,
+      path: () => `/products?category=${randomCategory()}`,
+    },
+    {
+      name: 'GET /products?category=…, cache off, one instance direct',
+      url: 'http://127.0.0.1:3903',
       path: () => `/products?category=${randomCategory()}`,
     },
   ];
-  const results = scenarios.map(() => [] as Awaited<ReturnType<typeof runLoad>>[]);
+  type Result = Awaited<ReturnType<typeof runLoad>>;
+  const results: Result[][] = scenarios.map(() => []);
   for (let round = 1; round <= ROUNDS; round++) {
     for (const [i, s] of scenarios.entries()) {
       await runLoad({ ...s, connections: CONNECTIONS, seconds: 1 }); // warm-up
       const r = await runLoad({ ...s, connections: CONNECTIONS, seconds: SECONDS });
       results[i]?.push(r);
       console.log(
-        `round ${round}/${ROUNDS} ${s.name.padEnd(38)} ${fmt(r.rps).padStart(8)} req/s  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`,
+        `round ${round}/${ROUNDS} ${s.name.padEnd(58)} ${fmt(r.rps).padStart(8)} req/s  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`,
       );
     }
   }
-
   const summary = results.map((rs) => ({
     rps: median(rs.map((r) => r.rps)),
     p50: median(rs.map((r) => r.p50)),
     p99: median(rs.map((r) => r.p99)),
     bad: rs.reduce((n, r) => n + r.non2xx + r.errors, 0),
   }));
-  const reference = summary[0]?.rps ?? 1;
-  const cachedById = summary[1]?.rps ?? 0;
+  const rps = (i: number) => summary[i]?.rps ?? 0;
 
-  // Latency at half the measured maximum rate of the cached read, median of
-  // the rounds. Constant rate over 16 connections: over 64, autocannon sends
-  // synchronised bursts that gave even the bare server a p99 of 18 ms.
-  const halfRate = Math.round(cachedById / 2);
-  const atHalf = (i: number) => ({
+  // Latency at half the maximum rate of the cached read (one instance), median of the rounds.
+  // Constant rate over 16 connections: over 64, autocannon sends synchronised
+  // bursts that gave even the bare server a p99 of 18 ms.
+  const halfRate = Math.round(rps(2) / 2);
+  const at = (i: number) => ({
     ...(scenarios[i] as (typeof scenarios)[number]),
     connections: 16,
     seconds: SECONDS,
     rate: halfRate,
   });
-  const halfRuns: { bare: number[]; cached: number[]; cachedP50: number[]; bad: number } = {
-    bare: [],
-    cached: [],
-    cachedP50: [],
-    bad: 0,
-  };
+  const half = { bare: [] as number[], cached: [] as number[], cachedNginx: [] as number[], bad: 0 };
   for (let round = 1; round <= ROUNDS; round++) {
-    const b = await runLoad(atHalf(0));
-    const c = await runLoad(atHalf(1));
-    halfRuns.bare.push(b.p99);
-    halfRuns.cached.push(c.p99);
-    halfRuns.cachedP50.push(c.p50);
-    halfRuns.bad += c.non2xx + c.errors;
+    const [b, c, n] = [await runLoad(at(0)), await runLoad(at(2)), await runLoad(at(3))];
+    half.bare.push(b.p99);
+    half.cached.push(c.p99);
+    half.cachedNginx.push(n.p99);
+    half.bad += c.non2xx + c.errors + n.non2xx + n.errors;
     console.log(
-      `round ${round}/${ROUNDS} at ${fmt(halfRate)} req/s: bare p99 ${b.p99} ms, cached get-by-id p99 ${c.p99} ms`,
+      `round ${round}/${ROUNDS} at ${fmt(halfRate)} req/s: p99 bare ${b.p99} ms, cached direct ${c.p99} ms, cached ${nginxN} ${n.p99} ms`,
     );
   }
-  const half = {
-    p50: median(halfRuns.cachedP50),
-    p99: median(halfRuns.cached),
-    bareP99: median(halfRuns.bare),
-  };
 
   console.log(
     `\nbench:catalog — ${ROUNDS} rounds × ${SECONDS} s, ${CONNECTIONS} connections, ${PRODUCTS} products; medians\n`,
   );
-  console.log(`| scenario | req/s | p50 ms | p99 ms | ratio to bare node:http | non-2xx/errors |`);
-  console.log(`|---|---:|---:|---:|---:|---:|`);
+  console.log(
+    '| scenario | req/s | p50 ms | p99 ms | ratio to bare node:http direct | ratio to bare node:http through nginx | non-2xx/errors |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const [i, s] of scenarios.entries()) {
     const r = summary[i] as (typeof summary)[number];
     console.log(
-      `| ${s.name} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${fmt(r.rps / reference, 2)} | ${r.bad} |`,
+      `| ${s.name} | ${fmt(r.rps)} | ${r.p50} | ${r.p99} | ${fmt(r.rps / rps(0), 2)} | ${fmt(r.rps / rps(1), 2)} | ${r.bad} |`,
     );
   }
   console.log(
-    `| GET /products/:id, cache, at ${fmt(halfRate)} req/s (half of max; bare node:http p99 at that rate: ${half.bareP99} ms) | ${fmt(halfRate)} | ${half.p50} | ${half.p99} | — | ${halfRuns.bad} |`,
+    `\np99 at ${fmt(halfRate)} req/s (half the one-instance cached maximum): bare node:http ${median(half.bare)} ms · ` +
+      `cached get-by-id direct ${median(half.cached)} ms · ${nginxN} ${median(half.cachedNginx)} ms · non-2xx/errors ${half.bad}`,
   );
-  const ratio = cachedById / reference;
+  const ratio = rps(2) / rps(0);
+  const p99 = median(half.cached);
   console.log(
-    `\ntarget: cached get-by-id ≥ 0.50 × bare node:http → ${fmt(ratio, 2)} ${ratio >= 0.5 ? 'MET' : 'NOT MET'}`,
+    `target: cached get-by-id ≥ 0.50 × bare node:http → ${fmt(ratio, 2)} ${ratio >= 0.5 ? 'MET' : 'NOT MET'}`,
   );
-  console.log(
-    `target: p99 ≤ 5 ms at half the maximum rate → ${half.p99} ms ${half.p99 <= 5 ? 'MET' : 'NOT MET'}`,
-  );
+  console.log(`target: p99 ≤ 5 ms at half the maximum rate → ${p99} ms ${p99 <= 5 ? 'MET' : 'NOT MET'}`);
 
-  await Promise.all([stop(bare), stop(cached), stop(uncached)]);
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${DB_NAME} WITH (FORCE)`);
-  await admin.end();
+  stack.down();
+  bareNginx.stop();
+  await Promise.all([...bare, uncached].map(stop));
+  await db.drop();
 }
 
 await main();

@@ -6,11 +6,12 @@
  *
  *   node scripts/stack.ts up | down | status | populate | cache-demo | clean
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { type NginxSite, nginxBinary, startNginx } from './lib/nginx.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const env = process.env;
@@ -104,54 +105,15 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   }
 }
 
-function ensureNginx(): string {
-  const found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' })
-    .stdout.trim()
-    .split('\n')[0];
-  if (found) return found;
-  console.log('nginx is not installed; installing the Debian package (nginx-light)…');
-  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
-  execFileSync(
-    sudo[0] ?? 'apt-get',
-    [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'install', '-y', '-qq', 'nginx-light'],
-    {
-      stdio: 'inherit',
-      env: { ...env, DEBIAN_FRONTEND: 'noninteractive' },
-    },
-  );
-  return '/usr/sbin/nginx';
-}
-
-/** Replaces ${ARMAZEM_*} the way the nginx image's envsubst does; nginx's own $variables stay. */
-export function renderTemplate(text: string, vars: Record<string, string>): string {
-  return text.replace(/\$\{(ARMAZEM_[A-Z_]+)\}/g, (_, name: string) => {
-    const value = vars[name];
-    if (value === undefined) throw new Error(`template variable ${name} has no value`);
-    return value;
-  });
-}
-
-function renderNginx(): string {
-  mkdirSync(join(STATE, 'conf.d'), { recursive: true });
-  mkdirSync(join(STATE, 'nginx-temp'), { recursive: true });
-  const vars = {
-    ARMAZEM_STATE_DIR: STATE,
-    ARMAZEM_UPSTREAMS: apiParts()
-      .map((p) => `server 127.0.0.1:${p.port} max_fails=1 fail_timeout=5s;`)
-      .join('\n    '),
-    ARMAZEM_LISTEN: String(PORT),
-    ARMAZEM_RATE: RATE,
-    ARMAZEM_BURST: BURST,
-    ARMAZEM_ACCESS_LOG: `${nginxPart.log} armazem_json buffer=64k flush=1s`,
+function site(): NginxSite {
+  return {
+    stateDir: STATE,
+    upstreams: apiParts().map((p) => `127.0.0.1:${p.port}`),
+    listen: PORT,
+    rate: RATE,
+    burst: BURST,
+    accessLog: `${nginxPart.log} armazem_json buffer=64k flush=1s`,
   };
-  const read = (f: string) => readFileSync(join(ROOT, 'nginx', f), 'utf8');
-  writeFileSync(
-    join(STATE, 'conf.d', 'armazem.conf'),
-    renderTemplate(read('templates/armazem.conf.template'), vars),
-  );
-  const main = join(STATE, 'nginx.conf');
-  writeFileSync(main, renderTemplate(read('nginx.local.conf.template'), vars));
-  return main;
 }
 
 async function ensureDatabase() {
@@ -192,7 +154,7 @@ async function up() {
   });
   if (running.length > 0)
     throw new Error(`already running: ${running.map((p) => p.name).join(', ')} (npm run stack:down first)`);
-  const nginx = ensureNginx();
+  nginxBinary(); // before anything starts: installs nginx when missing
   for (const d of ['pids', 'logs']) mkdirSync(join(STATE, d), { recursive: true });
 
   await ensureDatabase();
@@ -209,9 +171,7 @@ async function up() {
     writeFileSync(p.pidFile, String(child.pid));
     child.unref();
   }
-  const conf = renderNginx();
-  execFileSync(nginx, ['-t', '-q', '-p', STATE, '-c', conf], { stdio: 'inherit' });
-  execFileSync(nginx, ['-p', STATE, '-c', conf], { stdio: 'inherit' });
+  startNginx(site());
 
   try {
     for (const p of apiParts()) await waitFor(p.name, () => httpOk(`http://127.0.0.1:${p.port}/health`));

@@ -106,6 +106,17 @@ describe('local stack: nginx in front of two instances', () => {
     expect(status.out).toMatch(/api-2\s+\d+\s+running\s+\S+\s+healthy/);
   });
 
+  it('populates sample data and demonstrates the cache: a miss, then a hit, with their times', async () => {
+    const populate = await stack('populate');
+    expect(populate.code, populate.out).toBe(0);
+    expect(populate.out).toMatch(/seeded 10 products|already present/);
+    const demo = await stack('cache-demo');
+    expect(demo.code, demo.out).toBe(0);
+    expect(demo.out).toMatch(
+      /first read .* x-cache: MISS in [\d.]+ ms[\s\S]*second read .* x-cache: HIT in [\d.]+ ms/,
+    );
+  });
+
   it('passes the request id through to the instance and back, and writes a JSON access log', async () => {
     const res = await via('/products?limit=1', { headers: { 'x-request-id': 'stack-trace-1' } });
     expect(res.headers.get('x-request-id')).toBe('stack-trace-1');

@@ -1,0 +1,118 @@
+/**
+ * bench:siege — seed 000's load test: siege holding 450 concurrent users on a
+ * read route for 60 s, through nginx in front of the instances (the local
+ * stack), next to the same siege on bare node:http behind the same nginx.
+ * Targets: availability 100 %, 0 failed transactions.
+ *
+ * One client IP sends everything, so the stack's per-IP rate limit (10 r/s)
+ * is lifted for the run: with it on, siege would measure the limiter. Set
+ * BENCH_RATE_LIMIT (e.g. 10r/s) to run with it anyway.
+ *
+ * Env: BENCH_USERS (450), BENCH_SECONDS (60), BENCH_DELAY (1: each user waits
+ * a random 0–1 s between requests, as siege -d1), BENCH_ROUTE
+ * (/products?category=frutas), STACK_INSTANCES (2), BENCH_DATABASE_URL, REDIS_URL.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnNode, stop, waitHealthy } from './lib/processes.ts';
+import { scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const USERS = Number(process.env.BENCH_USERS ?? 450);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const DELAY = process.env.BENCH_DELAY ?? '1';
+const ROUTE = process.env.BENCH_ROUTE ?? '/products?category=frutas';
+const INSTANCES = Number(process.env.STACK_INSTANCES ?? 2);
+const RATE = process.env.BENCH_RATE_LIMIT;
+
+interface SiegeReport {
+  transactions: number;
+  availability: number;
+  elapsed_time: number;
+  response_time: number;
+  transaction_rate: number;
+  successful_transactions: number;
+  failed_transactions: number;
+  longest_transaction: number;
+}
+
+async function siege(url: string): Promise<SiegeReport> {
+  const dir = mkdtempSync(join(tmpdir(), 'armazem-siege-'));
+  const rc = join(dir, 'siegerc');
+  // siege's defaults, except: more than 255 users, JSON out, no HTML parsing, no log file.
+  writeFileSync(
+    rc,
+    'limit = 2000\njson_output = true\nverbose = false\nquiet = true\nparser = false\nlogging = false\nshow-logfile = false\nconnection = close\n',
+  );
+  const args = ['-R', rc, '-c', String(USERS), '-t', `${SECONDS}S`, '-d', DELAY, '-j', url];
+  console.log(`$ siege ${args.join(' ')}`);
+  const child = spawn('siege', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  rmSync(dir, { recursive: true, force: true });
+  const json = /\{[\s\S]*\}/.exec(out)?.[0];
+  if (!json) throw new Error(`siege exited ${code} without a report:\n${out}\n${err.slice(-2000)}`);
+  return JSON.parse(json) as SiegeReport;
+}
+
+function row(name: string, r: SiegeReport): string {
+  const non2xx = r.transactions - r.successful_transactions;
+  return `| ${name} | ${r.transactions.toLocaleString('en-US')} | ${r.availability.toFixed(2)} % | ${r.failed_transactions} | ${non2xx} | ${(r.response_time * 1000).toFixed(1)} | ${(r.longest_transaction * 1000).toFixed(0)} | ${r.transaction_rate.toFixed(1)} |`;
+}
+
+async function main() {
+  const db = await scratchDatabase(ADMIN_URL, 'armazem_bench_siege');
+  const appEnv = {
+    DATABASE_URL: db.url,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: `bench-siege:${process.pid}:`,
+    NODE_ENV: 'production',
+  };
+  const stack = startStack({
+    env: appEnv,
+    port: 3998,
+    apiBasePort: 3921,
+    instances: INSTANCES,
+    ...(RATE ? { rate: RATE } : {}),
+  });
+  const bare = [3931, 3932].map((port) => spawnNode('bench/bare-server.ts', { PORT: String(port) }));
+  for (const port of [3931, 3932]) await waitHealthy(`http://127.0.0.1:${port}/`);
+  const bareNginx = startNginxFor(['127.0.0.1:3931', '127.0.0.1:3932'], 3997);
+  try {
+    const seed = spawnNode('src/entrypoints/seed.ts', { ...appEnv, LOG_LEVEL: 'warn' });
+    await new Promise((r) => seed.once('exit', r));
+    const reference = await siege(`${bareNginx.url}/`);
+    const armazem = await siege(`${stack.url}${ROUTE}`);
+    console.log(
+      `\nbench:siege — ${USERS} concurrent users, ${SECONDS} s, delay 0–${DELAY} s, a new connection per request (siege's default); ` +
+        `rate limit ${RATE ?? 'lifted (one client IP)'}\n`,
+    );
+    console.log(
+      '| target | transactions | availability | failed | non-2xx | avg response ms | longest ms | transactions/s |',
+    );
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    console.log(row('bare node:http through nginx, 2 instances (reference)', reference));
+    console.log(row(`GET ${ROUTE} through nginx, ${INSTANCES} instances`, armazem));
+    const ok = armazem.availability === 100 && armazem.failed_transactions === 0;
+    console.log(
+      `\ntarget: availability 100 %, 0 failed transactions → ${armazem.availability.toFixed(2)} %, ${armazem.failed_transactions} failed: ${ok ? 'MET' : 'NOT MET'}`,
+    );
+  } finally {
+    stack.down();
+    bareNginx.stop();
+    await Promise.all(bare.map(stop));
+    await db.drop();
+  }
+}
+
+await main();
