@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnNode, stop, waitHealthy } from './lib/processes.ts';
-import { scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
+import { accessLogTimes, scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -65,9 +65,10 @@ async function siege(url: string): Promise<SiegeReport> {
   return JSON.parse(json) as SiegeReport;
 }
 
-function row(name: string, r: SiegeReport): string {
+function row(name: string, r: SiegeReport, t: ReturnType<typeof accessLogTimes>): string {
   const non2xx = r.transactions - r.successful_transactions;
-  return `| ${name} | ${r.transactions.toLocaleString('en-US')} | ${r.availability.toFixed(2)} % | ${r.failed_transactions} | ${non2xx} | ${(r.response_time * 1000).toFixed(1)} | ${(r.longest_transaction * 1000).toFixed(0)} | ${r.transaction_rate.toFixed(1)} |`;
+  const ms = (s: number) => (s * 1000).toFixed(0);
+  return `| ${name} | ${r.transactions.toLocaleString('en-US')} | ${r.availability.toFixed(2)} % | ${r.failed_transactions} | ${non2xx} | ${ms(r.response_time)} | ${t.p50} | ${t.p99} | ${ms(r.longest_transaction)} | ${r.transaction_rate.toFixed(1)} |`;
 }
 
 async function main() {
@@ -87,22 +88,25 @@ async function main() {
   });
   const bare = [3931, 3932].map((port) => spawnNode('bench/bare-server.ts', { PORT: String(port) }));
   for (const port of [3931, 3932]) await waitHealthy(`http://127.0.0.1:${port}/`);
-  const bareNginx = startNginxFor(['127.0.0.1:3931', '127.0.0.1:3932'], 3997);
+  const bareNginx = startNginxFor(['127.0.0.1:3931', '127.0.0.1:3932'], 3997, { accessLog: true });
   try {
     const seed = spawnNode('src/entrypoints/seed.ts', { ...appEnv, LOG_LEVEL: 'warn' });
     await new Promise((r) => seed.once('exit', r));
     const reference = await siege(`${bareNginx.url}/`);
     const armazem = await siege(`${stack.url}${ROUTE}`);
+    await new Promise((r) => setTimeout(r, 1500)); // nginx flushes its access log every second
+    const referenceTimes = accessLogTimes(bareNginx.accessLog, '/');
+    const armazemTimes = accessLogTimes(stack.accessLog, ROUTE);
     console.log(
       `\nbench:siege — ${USERS} concurrent users, ${SECONDS} s, delay 0–${DELAY} s, a new connection per request (siege's default); ` +
         `rate limit ${RATE ?? 'lifted (one client IP)'}\n`,
     );
     console.log(
-      '| target | transactions | availability | failed | non-2xx | avg response ms | longest ms | transactions/s |',
+      '| target | transactions | availability | failed | non-2xx | avg ms (siege, 10 ms steps) | p50 ms (nginx log) | p99 ms (nginx log) | longest ms | transactions/s |',
     );
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-    console.log(row('bare node:http through nginx, 2 instances (reference)', reference));
-    console.log(row(`GET ${ROUTE} through nginx, ${INSTANCES} instances`, armazem));
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    console.log(row('bare node:http through nginx, 2 instances (reference)', reference, referenceTimes));
+    console.log(row(`GET ${ROUTE} through nginx, ${INSTANCES} instances`, armazem, armazemTimes));
     const ok = armazem.availability === 100 && armazem.failed_transactions === 0;
     console.log(
       `\ntarget: availability 100 %, 0 failed transactions → ${armazem.availability.toFixed(2)} %, ${armazem.failed_transactions} failed: ${ok ? 'MET' : 'NOT MET'}`,

@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { type NginxSite, nginxBinary, startNginx } from './lib/nginx.ts';
+import { httpOk, waitForHttp } from './lib/wait.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const env = process.env;
@@ -87,24 +88,6 @@ function isOurs(pid: number, part: Part): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function httpOk(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not ready after ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
-
 function site(): NginxSite {
   return {
     stateDir: STATE,
@@ -174,8 +157,8 @@ async function up() {
   startNginx(site());
 
   try {
-    for (const p of apiParts()) await waitFor(p.name, () => httpOk(`http://127.0.0.1:${p.port}/health`));
-    await waitFor('nginx', () => httpOk(`http://127.0.0.1:${PORT}/health`));
+    for (const p of apiParts()) await waitForHttp(`http://127.0.0.1:${p.port}/health`);
+    await waitForHttp(`http://127.0.0.1:${PORT}/health`);
   } catch (err) {
     console.error(`${(err as Error).message}; stopping what was started (logs in ${join(STATE, 'logs')})`);
     await down();

@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+export { waitForHttp as waitHealthy } from '../../scripts/lib/wait.ts';
+
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const children: ChildProcess[] = [];
@@ -23,17 +25,6 @@ export function spawnNode(entry: string, env: Record<string, string>, flags: str
   });
   children.push(child);
   return child;
-}
-
-export async function waitHealthy(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${url} not healthy after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 export async function stop(child: ChildProcess): Promise<void> {

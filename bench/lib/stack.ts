@@ -32,6 +32,8 @@ export interface BenchStack {
   url: string;
   /** Each instance, directly. */
   instances: string[];
+  /** nginx's JSON access log. */
+  accessLog: string;
   down(): void;
 }
 
@@ -65,6 +67,7 @@ export function startStack(opts: {
   return {
     url: `http://127.0.0.1:${opts.port}`,
     instances: Array.from({ length: opts.instances }, (_, i) => `http://127.0.0.1:${opts.apiBasePort + i}`),
+    accessLog: join(stateDir, 'logs', 'nginx-access.log'),
     down: () => {
       stack('down');
       rmSync(stateDir, { recursive: true, force: true });
@@ -72,20 +75,42 @@ export function startStack(opts: {
   };
 }
 
+/** Response-time percentiles (ms) of the requests nginx logged for `uri`. */
+export function accessLogTimes(
+  file: string,
+  uri: string,
+): { count: number; p50: number; p99: number; max: number } {
+  const times = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { uri: string; requestTime: number })
+    .filter((e) => e.uri === uri)
+    .map((e) => e.requestTime * 1000)
+    .sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
+  return { count: times.length, p50: at(0.5), p99: at(0.99), max: times.at(-1) ?? 0 };
+}
+
 /** nginx with the same template in front of arbitrary upstreams (the bare node:http reference). */
-export function startNginxFor(upstreams: string[], port: number): { url: string; stop(): void } {
+export function startNginxFor(
+  upstreams: string[],
+  port: number,
+  opts: { accessLog?: boolean } = {},
+): { url: string; accessLog: string; stop(): void } {
   const stateDir = mkdtempSync(join(tmpdir(), 'armazem-bench-nginx-'));
+  const accessLog = join(stateDir, 'logs', 'nginx-access.log');
   const site: NginxSite = {
     stateDir,
     upstreams,
     listen: port,
     rate: '1000000r/s',
     burst: '1000000',
-    accessLog: 'off',
+    accessLog: opts.accessLog ? `${accessLog} armazem_json buffer=64k flush=1s` : 'off',
   };
   startNginx(site);
   return {
     url: `http://127.0.0.1:${port}`,
+    accessLog,
     stop: () => {
       try {
         process.kill(Number(readFileSync(join(stateDir, 'nginx.pid'), 'utf8')), 'SIGQUIT');

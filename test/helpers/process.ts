@@ -43,14 +43,4 @@ export function startProcess(entry: string, env: Record<string, string>, args: s
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { waitForHttp } from '../../scripts/lib/wait.ts';
