@@ -255,7 +255,8 @@ const commands: Record<string, () => Promise<void>> = {
   up,
   down,
   status,
-  populate: async () => runNode('src/entrypoints/seed.ts'),
+  // Its one log line is the result the user asked for, whatever LOG_LEVEL the stack runs with.
+  populate: async () => runNode('src/entrypoints/seed.ts', { LOG_LEVEL: 'info' }),
   'cache-demo': cacheDemo,
   clean,
 };
