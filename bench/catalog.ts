@@ -9,6 +9,7 @@
  * BENCH_SECONDS (per round, 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64),
  * BENCH_PRODUCTS (10000), STACK_INSTANCES (2).
  */
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { median, runLoad } from './lib/load.ts';
 import { API_NODE_FLAGS, spawnNode, stop, waitHealthy } from './lib/processes.ts';
@@ -58,6 +59,8 @@ async function main() {
     REDIS_KEY_PREFIX: `bench:${process.pid}:`,
     LOG_LEVEL: 'info',
     NODE_ENV: 'production',
+    // The stack makes its own; this one is for the cache-off instance, which runs in production mode too.
+    JWT_SECRET: randomBytes(48).toString('base64url'),
   };
 
   const bare = [3901, 3902].map((port) => spawnNode('bench/bare-server.ts', { PORT: String(port) }));

@@ -7,6 +7,7 @@
  *   node scripts/stack.ts up | down | status | populate | cache-demo | clean
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,8 +118,34 @@ async function ensureDatabase() {
   }
 }
 
+/** A secret kept in STATE (mode 0600), made on first use, unless the environment gives one. */
+function stateSecret(name: string, given: string | undefined): string {
+  if (given) return given;
+  const file = join(STATE, name);
+  if (!existsSync(file)) {
+    mkdirSync(STATE, { recursive: true });
+    writeFileSync(file, randomBytes(36).toString('base64url'), { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
+const ADMIN_EMAIL = env.ADMIN_EMAIL ?? 'admin@armazem.local';
+const adminPassword = () => stateSecret('admin-password', env.ADMIN_PASSWORD);
+
 function apiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...env, NODE_ENV: env.NODE_ENV ?? 'production', DATABASE_URL, REDIS_URL, ...extra };
+  return {
+    ...env,
+    NODE_ENV: env.NODE_ENV ?? 'production',
+    DATABASE_URL,
+    REDIS_URL,
+    // Production mode needs a strong secret shared by every instance, and an admin.
+    JWT_SECRET: stateSecret('jwt-secret', env.JWT_SECRET),
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD: adminPassword(),
+    // nginx on loopback forwards the client's address; rate limits key on it.
+    TRUST_PROXY: env.TRUST_PROXY ?? 'loopback',
+    ...extra,
+  };
 }
 
 function runNode(entry: string, extra: Record<string, string> = {}) {
@@ -165,6 +192,9 @@ async function up() {
     process.exit(1);
   }
   console.log(`armazem stack is up (state in ${STATE})`);
+  console.log(
+    `admin: ${ADMIN_EMAIL}, password ${env.ADMIN_PASSWORD ? 'from ADMIN_PASSWORD' : `in ${join(STATE, 'admin-password')}`}`,
+  );
   await status();
 }
 
@@ -231,7 +261,17 @@ async function cacheDemo() {
   const product = list.items[0];
   if (!product) throw new Error('no products: run `npm run stack:populate` first');
   await (await fetch(`${base}/ping`)).arrayBuffer(); // open the connection first: time the reads, not the handshake
-  const cleared = await fetch(`${base}/cache/clear`, { method: 'DELETE' });
+  const login = await fetch(`${base}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: ADMIN_EMAIL, password: adminPassword() }),
+  });
+  if (!login.ok) throw new Error(`admin login failed: ${login.status} ${await login.text()}`);
+  const { accessToken } = (await login.json()) as { accessToken: string };
+  const cleared = await fetch(`${base}/cache/clear`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
   console.log(`DELETE /cache/clear → ${cleared.status} ${await cleared.text()}`);
   for (const attempt of ['first read', 'second read']) {
     const t0 = performance.now();

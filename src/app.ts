@@ -1,14 +1,20 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Deps } from './deps.ts';
+import { registerAuth } from './http/auth.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { Problem } from './http/problem-schema.ts';
+import { registerRateLimits } from './http/rate-limit.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './http/request-id.ts';
 import { OneLinePerRequest } from './http/request-log.ts';
 import { validatorCompiler } from './http/validation.ts';
+import { authRoutes } from './modules/auth/auth.routes.ts';
 import { catalogRoutes } from './modules/catalog/catalog.routes.ts';
+import { customerRoutes } from './modules/customers/customers.routes.ts';
 import { opsRoutes } from './modules/ops/ops.routes.ts';
 
 export type AppInstance = FastifyInstance<
@@ -27,6 +33,7 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
     logController: new OneLinePerRequest(),
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
     return503OnClosing: true,
+    trustProxy: trustProxy(deps.config.TRUST_PROXY),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -47,8 +54,28 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
     if (closing) reply.header('connection', 'close');
   });
 
+  // Security headers; the docs page gets its own CSP from swagger-ui (staticCSP).
+  await app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+  });
+  // Cross-origin access only for the origins configured (none by default).
+  const origins = deps.config.CORS_ORIGINS?.split(',');
+  await app.register(cors, { origin: origins?.includes('*') ? true : (origins ?? false) });
+  await registerAuth(app, { secret: deps.jwtSecret, accessTtlSeconds: deps.config.ACCESS_TOKEN_TTL_SECONDS });
+  await registerRateLimits(app, deps.kv.redisClient);
+
   await registerOpenApi(app, deps.version);
   opsRoutes(app, deps);
   catalogRoutes(app, deps.catalog);
+  customerRoutes(app, deps);
+  authRoutes(app, deps);
   return app;
+}
+
+/** TRUST_PROXY: unset or "false" → the socket's address is the client; "true" → the left-most forwarded one; else a list. */
+function trustProxy(value: string | undefined): boolean | string {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  return value;
 }

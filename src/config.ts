@@ -35,6 +35,22 @@ const Env = Type.Object({
   CACHE_ENABLED: Type.Boolean({ default: true }),
   CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 300 }),
 
+  /** Signs access tokens (HS256). Required, at least 32 characters, outside development. */
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 1 })),
+  ACCESS_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 30, maximum: 86_400, default: 900 }),
+  REFRESH_TOKEN_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 31_536_000, default: 2_592_000 }),
+  /** The first admin, created (or promoted) at start when both are set. */
+  ADMIN_EMAIL: Type.Optional(Type.String({ format: 'email', maxLength: 254 })),
+  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 10, maxLength: 200 })),
+  /** Login attempts per client IP, and per email, in each window; shared by every instance through Redis. */
+  LOGIN_RATE_LIMIT_PER_IP: Type.Integer({ minimum: 1, maximum: 100_000, default: 20 }),
+  LOGIN_RATE_LIMIT_PER_EMAIL: Type.Integer({ minimum: 1, maximum: 100_000, default: 5 }),
+  LOGIN_RATE_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
+  /** Comma-separated origins allowed by CORS; unset: no cross-origin access. */
+  CORS_ORIGINS: Type.Optional(Type.String({ pattern: '^(\\*|https?://[^,\\s]+(,https?://[^,\\s]+)*)$' })),
+  /** Proxies whose X-Forwarded-For is believed: "true", or addresses, CIDRs and presets (loopback, uniquelocal). */
+  TRUST_PROXY: Type.Optional(Type.String({ pattern: '^(true|false|[0-9A-Za-z.:/,\\s-]+)$' })),
+
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
 });
@@ -69,6 +85,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${[...new Set(lines)].join('\n')}`);
   }
   const parsed = converted as Env;
+  if (parsed.NODE_ENV !== 'development' && (parsed.JWT_SECRET ?? '').length < 32) {
+    throw new ConfigError(
+      'invalid configuration:\n  JWT_SECRET: required outside development, at least 32 characters (e.g. `openssl rand -base64 48`)',
+    );
+  }
+  if ((parsed.ADMIN_EMAIL === undefined) !== (parsed.ADMIN_PASSWORD === undefined)) {
+    throw new ConfigError('invalid configuration:\n  ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither');
+  }
   return Object.freeze({
     ...parsed,
     INSTANCE_ID: parsed.INSTANCE_ID ?? `${hostname()}:${parsed.PORT}`,

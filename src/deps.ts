@@ -1,7 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Config } from './config.ts';
+import { RefreshTokenRepository } from './modules/auth/refresh-tokens.repository.ts';
 import { CatalogCache } from './modules/catalog/catalog.cache.ts';
 import { CatalogRepository } from './modules/catalog/catalog.repository.ts';
+import { CustomerRepository } from './modules/customers/customers.repository.ts';
 import { type Database, openDatabase } from './platform/database.ts';
 import { type KeyValueStore, openKeyValueStore } from './platform/kv.ts';
 import type { Logger } from './platform/logger.ts';
@@ -14,6 +18,10 @@ export interface Deps {
   db: Database;
   kv: KeyValueStore;
   catalog: { repository: CatalogRepository; cache: CatalogCache };
+  customers: CustomerRepository;
+  refreshTokens: RefreshTokenRepository;
+  /** Signs access tokens: JWT_SECRET, or in development a fallback (see jwtSecret). */
+  jwtSecret: string;
   close(): Promise<void>;
 }
 
@@ -26,6 +34,30 @@ export function describeBackends(config: Config): string {
   const database = config.DATABASE_URL ? 'postgres (DATABASE_URL)' : `embedded PGlite in ${config.DATA_DIR}`;
   const cache = !config.CACHE_ENABLED ? 'off' : config.REDIS_URL ? 'redis (REDIS_URL)' : 'in-process memory';
   return `database: ${database}; cache: ${cache}`;
+}
+
+/**
+ * Outside development JWT_SECRET is required (config.ts refuses to start
+ * without a strong one). In development without it, the embedded mode keeps
+ * a generated secret next to its data, so tokens survive restarts; otherwise
+ * a per-process secret is used and the log says so.
+ */
+function jwtSecret(config: Config, log: Logger): string {
+  if (config.JWT_SECRET) {
+    if (config.JWT_SECRET.length < 32)
+      log.warn('JWT_SECRET is shorter than 32 characters: fine for development only');
+    return config.JWT_SECRET;
+  }
+  if (!config.DATABASE_URL) {
+    mkdirSync(config.DATA_DIR, { recursive: true });
+    const file = join(config.DATA_DIR, 'jwt-secret');
+    if (!existsSync(file)) writeFileSync(file, randomBytes(48).toString('base64url'), { mode: 0o600 });
+    return readFileSync(file, 'utf8').trim();
+  }
+  log.warn(
+    'JWT_SECRET is not set: using a random secret for this process; tokens end when it stops and other instances reject them',
+  );
+  return randomBytes(48).toString('base64url');
 }
 
 export async function createDeps(config: Config, log: Logger): Promise<Deps> {
@@ -46,6 +78,9 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     config,
     log,
     version: VERSION,
+    customers: new CustomerRepository(db.pool),
+    refreshTokens: new RefreshTokenRepository(db.pool, config.REFRESH_TOKEN_TTL_SECONDS),
+    jwtSecret: jwtSecret(config, log),
     db,
     kv,
     catalog: {

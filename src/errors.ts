@@ -83,6 +83,37 @@ export const ERRORS = {
       title: 'Not found',
       detail: `${resource} ${id} does not exist`,
     }),
+  unauthenticated: (
+    code:
+      | 'unauthenticated'
+      | 'invalid_token'
+      | 'token_expired'
+      | 'invalid_credentials'
+      | 'invalid_refresh_token',
+    detail: string,
+  ) =>
+    new AppError({
+      code,
+      status: 401,
+      title: 'Unauthenticated',
+      detail,
+      // RFC 6750: tell the client which scheme to use.
+      headers: {
+        'www-authenticate': code === 'invalid_credentials' ? 'Bearer' : `Bearer error="invalid_token"`,
+      },
+    }),
+  forbidden: (detail = 'this route is for admins') =>
+    new AppError({ code: 'forbidden', status: 403, title: 'Forbidden', detail }),
+  conflict: (code: string, field: string, detail: string) =>
+    new AppError({ code, status: 409, title: 'Conflict', detail, errors: [{ field, message: detail }] }),
+  rateLimited: (retryAfterSeconds: number, detail: string) =>
+    new AppError({
+      code: 'rate_limited',
+      status: 429,
+      title: 'Too many requests',
+      detail,
+      headers: { 'retry-after': String(Math.max(1, retryAfterSeconds)) },
+    }),
   databaseUnavailable: (cause?: unknown) =>
     new AppError({
       code: 'database_unavailable',

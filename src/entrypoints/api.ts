@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from '../app.ts';
 import { createDeps, describeBackends } from '../deps.ts';
+import { ensureAdmin } from '../modules/customers/ensure-admin.ts';
 import { createLogger } from '../platform/logger.ts';
 import { migrate } from '../platform/migrations.ts';
 import { loadConfigOrExit } from './load-config.ts';
@@ -11,6 +12,8 @@ log.info({ port: config.PORT }, `armazem starting — ${describeBackends(config)
 
 const deps = await createDeps(config, log);
 if (config.MIGRATE_ON_START) await migrate(deps.db.pool, log);
+if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD)
+  await ensureAdmin(deps.customers, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, log);
 const app = await buildApp(deps);
 app.addHook('onClose', () => deps.close());
 

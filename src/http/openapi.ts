@@ -14,12 +14,18 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         version,
         description: 'Commerce backend: catalog, customers, orders, payments, store credit.',
       },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
       tags: [
-        { name: 'catalog', description: 'Products, cached in Redis' },
+        { name: 'catalog', description: 'Products, cached in Redis; writes for admins' },
+        { name: 'customers', description: 'Registration, my account; listing for admins' },
+        { name: 'auth', description: 'Login, rotating refresh tokens, logout' },
         { name: 'operations', description: 'Health, status and diagnostics' },
       ],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // staticCSP: the docs page gets a CSP that allows its own assets, in place of the API's strict one.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
   app.get('/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, () => app.swagger());
 }

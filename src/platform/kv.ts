@@ -24,6 +24,8 @@ export interface KeyValueStore {
   details(): Promise<Record<string, string | number>>;
   /** Runs `task` after every reconnection, before `available()` turns true again. */
   onReconnect(task: () => Promise<void>): void;
+  /** The Redis client, for libraries that speak Redis themselves (rate limits); null in memory. */
+  readonly redisClient: Redis | null;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ class RedisStore implements KeyValueStore {
   readonly kind = 'redis';
   readonly description: string;
   private readonly redis: Redis;
+  readonly redisClient: Redis;
   private readonly prefix: string;
   private readonly reconnectTasks: Array<() => Promise<void>> = [];
   private everReady = false;
@@ -66,6 +69,7 @@ class RedisStore implements KeyValueStore {
       retryStrategy: (times) => Math.min(times * 100, 2000),
       connectionName: `armazem:${config.INSTANCE_ID}`,
     });
+    this.redisClient = this.redis;
     this.redis.on('error', (err) => this.log.debug({ err: err.message }, 'redis error'));
     this.redis.on('close', () => {
       if (this.everReady && !this.closing) this.log.warn('redis connection lost');
@@ -164,6 +168,7 @@ interface Entry {
 export class MemoryStore implements KeyValueStore {
   readonly kind = 'memory';
   readonly description = 'in-process memory';
+  readonly redisClient = null;
   private readonly entries = new Map<string, Entry>();
 
   private readonly maxEntries: number;

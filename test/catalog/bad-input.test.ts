@@ -6,7 +6,7 @@ const valid = { name: 'Caju', description: 'doce', price: '3.50', stock: 5, cate
 const ctx = useTestApp({ BODY_LIMIT_BYTES: '16384' });
 
 beforeAll(async () => {
-  const res = await ctx.t.app.inject({ method: 'POST', url: '/products', payload: valid });
+  const res = await ctx.t.asAdmin({ method: 'POST', url: '/products', payload: valid });
   existingId = res.json().id;
 });
 
@@ -301,7 +301,7 @@ describe('bad input on catalog routes', () => {
       const before = await snapshot();
       const url = c.url === 'EXISTING' ? `/products/${existingId}` : (c.url ?? '/products');
       const payload = c.raw !== undefined ? c.raw : c.body !== undefined ? JSON.stringify(c.body) : undefined;
-      const res = await ctx.t.app.inject({
+      const res = await ctx.t.asAdmin({
         method: c.method,
         url,
         ...(payload !== undefined

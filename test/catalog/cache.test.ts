@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 async function createProduct(name = 'Caju') {
-  const res = await a.app.inject({
+  const res = await a.asAdmin({
     method: 'POST',
     url: '/products',
     ...json({ name, price: '3.50', stock: 5, category: 'frutas' }),
@@ -70,7 +70,7 @@ describe('catalog cache shared by two instances', () => {
     await get(b, `/products/${p.id}`);
     await eventually(async () => expect((await get(b, `/products/${p.id}`)).headers['x-cache']).toBe('HIT'));
     for (let stock = 10; stock < 15; stock++) {
-      const patched = await a.app.inject({ method: 'PATCH', url: `/products/${p.id}`, ...json({ stock }) });
+      const patched = await a.asAdmin({ method: 'PATCH', url: `/products/${p.id}`, ...json({ stock }) });
       expect(patched.statusCode).toBe(200);
       // Immediately after the 2xx, on the other instance: the new value.
       expect((await get(b, `/products/${p.id}`)).json().stock).toBe(stock);
@@ -82,20 +82,20 @@ describe('catalog cache shared by two instances', () => {
     const url = '/products?category=cachelist';
     expect((await get(b, url)).json().items).toEqual([]);
     await eventually(async () => expect((await get(b, url)).headers['x-cache']).toBe('HIT'));
-    const created = await a.app.inject({
+    const created = await a.asAdmin({
       method: 'POST',
       url: '/products',
       ...json({ name: 'Umbu', price: '2.00', stock: 1, category: 'cachelist' }),
     });
     const id = created.json().id;
     expect((await get(b, url)).json().items.map((p: { id: number }) => p.id)).toEqual([id]);
-    await a.app.inject({
+    await a.asAdmin({
       method: 'PUT',
       url: `/products/${id}`,
       ...json({ name: 'Umbu doce', price: '2.00', stock: 1, category: 'cachelist' }),
     });
     expect((await get(b, url)).json().items[0].name).toBe('Umbu doce');
-    await a.app.inject({ method: 'DELETE', url: `/products/${id}` });
+    await a.asAdmin({ method: 'DELETE', url: `/products/${id}` });
     expect((await get(b, url)).json().items).toEqual([]);
     expect((await get(b, `/products/${id}`)).statusCode).toBe(404);
   });
@@ -112,7 +112,7 @@ describe('catalog cache shared by two instances', () => {
     const p = await createProduct('Mangaba');
     await get(a, `/products/${p.id}`);
     await eventually(async () => expect((await get(a, `/products/${p.id}`)).headers['x-cache']).toBe('HIT'));
-    const cleared = await b.app.inject({ method: 'DELETE', url: '/cache/clear' });
+    const cleared = await b.asAdmin({ method: 'DELETE', url: '/cache/clear' });
     expect(cleared.statusCode).toBe(200);
     expect(cleared.json().cleared).toBeGreaterThanOrEqual(1);
     expect((await get(a, `/products/${p.id}`)).headers['x-cache']).toBe('MISS');
@@ -127,7 +127,7 @@ describe('catalog cache shared by two instances', () => {
     expect(read.hit).toBe(false);
     const oldBody = JSON.stringify({ ...p, stock: 5 });
     // ...meanwhile a writer commits and invalidates...
-    const patched = await b.app.inject({ method: 'PATCH', url: `/products/${p.id}`, ...json({ stock: 99 }) });
+    const patched = await b.asAdmin({ method: 'PATCH', url: `/products/${p.id}`, ...json({ stock: 99 }) });
     expect(patched.statusCode).toBe(200);
     // ...and only then the slow reader stores what it read.
     cache.storeProduct(p.id, read.hit ? null : read.version, oldBody);
@@ -145,7 +145,7 @@ describe('cache TTL', () => {
       CACHE_TTL_SECONDS: '1',
     });
     try {
-      const created = await short.app.inject({
+      const created = await short.asAdmin({
         method: 'POST',
         url: '/products',
         ...json({ name: 'Cupuaçu', price: '9.00', stock: 1, category: 'frutas' }),

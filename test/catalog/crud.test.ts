@@ -6,7 +6,7 @@ const ctx = useTestApp();
 const lemon = { name: 'Limão Taiti', description: 'orgânico', price: '6.90', stock: 10, category: 'frutas' };
 
 async function create(body: Record<string, unknown> = lemon) {
-  const res = await ctx.t.app.inject({ method: 'POST', url: '/products', ...json(body) });
+  const res = await ctx.t.asAdmin({ method: 'POST', url: '/products', ...json(body) });
   expect(res.statusCode, res.body).toBe(201);
   return res;
 }
@@ -59,7 +59,7 @@ describe('catalog CRUD', () => {
   it('when a product is replaced with PUT, then every field changes and updatedAt moves on', async () => {
     const p = (await create()).json();
     const next = { name: 'Maçã Fuji', price: '12.50', stock: 3, category: 'frutas-frescas' };
-    const res = await ctx.t.app.inject({ method: 'PUT', url: `/products/${p.id}`, ...json(next) });
+    const res = await ctx.t.asAdmin({ method: 'PUT', url: `/products/${p.id}`, ...json(next) });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ ...next, id: p.id, description: '' });
     expect(new Date(res.json().updatedAt).getTime()).toBeGreaterThanOrEqual(new Date(p.updatedAt).getTime());
@@ -68,7 +68,7 @@ describe('catalog CRUD', () => {
 
   it('when a product is patched, then only the sent fields change', async () => {
     const p = (await create()).json();
-    const res = await ctx.t.app.inject({
+    const res = await ctx.t.asAdmin({
       method: 'PATCH',
       url: `/products/${p.id}`,
       ...json({ stock: 0, price: 7 }),
@@ -83,7 +83,7 @@ describe('catalog CRUD', () => {
       ['PATCH', { stock: 1 }],
       ['DELETE', undefined],
     ] as const) {
-      const res = await ctx.t.app.inject({ method, url: '/products/888888888', ...(body ? json(body) : {}) });
+      const res = await ctx.t.asAdmin({ method, url: '/products/888888888', ...(body ? json(body) : {}) });
       expect(res.statusCode, method).toBe(404);
       expect(res.json().code).toBe('product_not_found');
     }
@@ -92,11 +92,11 @@ describe('catalog CRUD', () => {
   it('when a product is deleted, then it is gone and a second delete is a 404', async () => {
     const p = (await create()).json();
     await ctx.t.app.inject({ method: 'GET', url: `/products/${p.id}` }); // cache it
-    const del = await ctx.t.app.inject({ method: 'DELETE', url: `/products/${p.id}` });
+    const del = await ctx.t.asAdmin({ method: 'DELETE', url: `/products/${p.id}` });
     expect(del.statusCode).toBe(204);
     expect(del.body).toBe('');
     expect((await ctx.t.app.inject({ method: 'GET', url: `/products/${p.id}` })).statusCode).toBe(404);
-    expect((await ctx.t.app.inject({ method: 'DELETE', url: `/products/${p.id}` })).statusCode).toBe(404);
+    expect((await ctx.t.asAdmin({ method: 'DELETE', url: `/products/${p.id}` })).statusCode).toBe(404);
   });
 
   it('when a name has surrounding spaces, then it is stored trimmed', async () => {

@@ -14,7 +14,7 @@ beforeAll(async () => {
     { name: 'snake_case mug', price: '30.00', stock: 1, category: 'promo' },
     { name: 'snakeXcase mug', price: '30.00', stock: 1, category: 'promo' },
   ]) {
-    const res = await ctx.t.app.inject({ method: 'POST', url: '/products', ...json(p) });
+    const res = await ctx.t.asAdmin({ method: 'POST', url: '/products', ...json(p) });
     expect(res.statusCode).toBe(201);
   }
 });
@@ -80,7 +80,7 @@ describe('catalog listing', () => {
       .json()
       .items.map((p: { id: number }) => p.id);
     const inserts = Array.from({ length: 30 }, (_, i) =>
-      ctx.t.app.inject({
+      ctx.t.asAdmin({
         method: 'POST',
         url: '/products',
         ...json({ name: `novo ${i}`, price: '1.00', stock: 1, category: 'novos' }),

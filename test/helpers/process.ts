@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { waitForHttp } from '../../scripts/lib/wait.ts';
+
+export { waitForHttp };
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -19,11 +22,14 @@ export interface Started {
   exited: Promise<number | null>;
 }
 
-/** Runs an entry point the way `npm start` does: Node 24 on the TypeScript sources. */
+/**
+ * Runs an entry point the way `npm start` does: Node 24 on the TypeScript
+ * sources, without the test runner's NODE_ENV=test or backends leaking in.
+ */
 export function startProcess(entry: string, env: Record<string, string>, args: string[] = []): Started {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([k]) => !/^(DATABASE_URL|REDIS_URL|PORT|DATA_DIR|LOG_LEVEL)$/.test(k),
+      ([k]) => !/^(DATABASE_URL|REDIS_URL|PORT|DATA_DIR|LOG_LEVEL|NODE_ENV|JWT_SECRET)$/.test(k),
     ),
   );
   const child = spawn(process.execPath, [entry, ...args], {
@@ -43,4 +49,10 @@ export function startProcess(entry: string, env: Record<string, string>, args: s
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-export { waitForHttp } from '../../scripts/lib/wait.ts';
+/** Waits until the process serves `url`; fails at once, with its output, if it exits first. */
+export async function waitServing(p: Started, url: string, timeoutMs = 30_000): Promise<void> {
+  const exited = p.exited.then((code) => {
+    throw new Error(`exited with ${code} before serving ${url}:\n${p.stderr()}${p.stdout()}`);
+  });
+  await Promise.race([waitForHttp(url, timeoutMs), exited]);
+}

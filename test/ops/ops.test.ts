@@ -53,7 +53,7 @@ describe('operations routes', () => {
   });
 
   it('GET /stats counts products and cache traffic', async () => {
-    const created = await ctx.t.app.inject({
+    const created = await ctx.t.asAdmin({
       method: 'POST',
       url: '/products',
       ...json({ name: 'Açaí', price: '24.00', stock: 1, category: 'congelados' }),
@@ -82,7 +82,7 @@ describe('operations routes', () => {
   });
 
   it('when a route does not exist, then a JSON 404 problem', async () => {
-    const res = await ctx.t.app.inject({ method: 'POST', url: '/nowhere?x=1' });
+    const res = await ctx.t.asAdmin({ method: 'POST', url: '/nowhere?x=1' });
     expect(res.statusCode).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.json()).toMatchObject({ code: 'route_not_found', instance: '/nowhere' });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, type Started, startProcess, waitForHttp } from '../helpers/process.ts';
+import { freePort, type Started, startProcess, waitServing } from '../helpers/process.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'armazem-embedded-'));
 const running: Started[] = [];
@@ -17,9 +17,11 @@ async function startEmbedded(port: number) {
     PORT: String(port),
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
+    ADMIN_EMAIL: 'admin@embedded.test',
+    ADMIN_PASSWORD: 'embedded-admin-pass',
   });
   running.push(p);
-  await waitForHttp(`http://127.0.0.1:${port}/health`);
+  await waitServing(p, `http://127.0.0.1:${port}/health`);
   return p;
 }
 
@@ -32,9 +34,16 @@ describe('npm start with no DATABASE_URL (embedded PGlite, in-process cache)', (
     expect(firstLine.msg).toMatch(/cache: in-process memory/);
 
     const base = `http://127.0.0.1:${port}`;
-    const created = await fetch(`${base}/products`, {
+    const login = await fetch(`${base}/auth/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'admin@embedded.test', password: 'embedded-admin-pass' }),
+    });
+    expect(login.status).toBe(200);
+    const auth = { authorization: `Bearer ${((await login.json()) as { accessToken: string }).accessToken}` };
+    const created = await fetch(`${base}/products`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
       body: JSON.stringify({ name: 'Limão', price: '6.90', stock: 3, category: 'frutas' }),
     });
     expect(created.status).toBe(201);
@@ -62,6 +71,8 @@ describe('npm start with no DATABASE_URL (embedded PGlite, in-process cache)', (
     const second = await startEmbedded(port);
     const again = await fetch(`${base}/products/${id}`);
     expect(again.status).toBe(200);
+    // Development mode keeps its generated JWT secret with the data: a token outlives the restart.
+    expect((await fetch(`${base}/customers/me`, { headers: auth })).status).toBe(200);
     expect(((await again.json()) as { name: string }).name).toBe('Limão');
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);

@@ -40,7 +40,7 @@ afterAll(async () => {
 const get = (url: string) => t.app.inject({ method: 'GET', url });
 
 async function createProduct(name: string) {
-  const res = await t.app.inject({
+  const res = await t.asAdmin({
     method: 'POST',
     url: '/products',
     ...json({ name, price: '1.00', stock: 1, category: 'outage' }),
@@ -59,7 +59,7 @@ describe('database outage', () => {
       expect(read.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(read.json()).toMatchObject({ code: 'database_unavailable', title: 'Database unavailable' });
       expect(read.headers['retry-after']).toBeDefined();
-      const write = await t.app.inject({
+      const write = await t.asAdmin({
         method: 'POST',
         url: '/products',
         ...json({ name: 'Durante', price: '1.00', stock: 1, category: 'outage' }),
@@ -95,14 +95,14 @@ describe('redis outage', () => {
       expect(read.statusCode).toBe(200);
       expect(read.headers['x-cache']).toBe('MISS');
       // A write while Redis is away must not leave the old body to be served later.
-      const patched = await t.app.inject({
+      const patched = await t.asAdmin({
         method: 'PATCH',
         url: `/products/${p.id}`,
         ...json({ stock: 42 }),
       });
       expect(patched.statusCode).toBe(200);
       expect((await get(`/products/${p.id}`)).json().stock).toBe(42);
-      const clear = await t.app.inject({ method: 'DELETE', url: '/cache/clear' });
+      const clear = await t.asAdmin({ method: 'DELETE', url: '/cache/clear' });
       expect(clear.statusCode).toBe(503);
       expect(clear.json().code).toBe('cache_unavailable');
       expect((await get('/stats')).statusCode).toBe(200);

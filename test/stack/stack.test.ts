@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ let pgProxy: TcpProxy;
 let nginxPort: number;
 let apiPorts: [number, number];
 let stackEnv: Record<string, string>;
+let admin: { authorization: string };
 
 async function portPair(): Promise<[number, number]> {
   for (;;) {
@@ -53,9 +54,9 @@ const alive = (pid: number) => {
   }
 };
 const via = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${nginxPort}${path}`, init);
-const jsonBody = (body: unknown): RequestInit => ({
+const jsonBody = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
   method: 'POST',
-  headers: { 'content-type': 'application/json' },
+  headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
 });
 
@@ -75,11 +76,21 @@ beforeAll(async () => {
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: testRedisPrefix(),
     LOG_LEVEL: 'warn',
+    ADMIN_EMAIL: 'stack-admin@armazem.test',
+    ADMIN_PASSWORD: 'stack-admin-password',
   };
   const up = await stack('up');
   expect(up.code, up.out).toBe(0);
   expect(up.out).toMatch(/stack is up/);
   expect(up.out).toContain(`http://127.0.0.1:${nginxPort}`);
+  // The stack made a strong JWT secret for its production-mode instances, readable by its owner only.
+  expect(statSync(join(stateDir, 'jwt-secret')).mode & 0o077).toBe(0);
+  const login = await via(
+    '/auth/login',
+    jsonBody({ email: stackEnv.ADMIN_EMAIL, password: stackEnv.ADMIN_PASSWORD }),
+  );
+  expect(login.status).toBe(200);
+  admin = { authorization: `Bearer ${((await login.json()) as { accessToken: string }).accessToken}` };
 }, 90_000);
 
 afterAll(async () => {
@@ -151,13 +162,16 @@ describe('local stack: nginx in front of two instances', () => {
     await waitRateWindow();
     const ids: number[] = [];
     for (const name of ['Vítima 1', 'Vítima 2']) {
-      const res = await via('/products', jsonBody({ name, price: '1.00', stock: 1, category: 'stack' }));
+      const res = await via(
+        '/products',
+        jsonBody({ name, price: '1.00', stock: 1, category: 'stack' }, admin),
+      );
       expect(res.status).toBe(201);
       ids.push(((await res.json()) as { id: number }).id);
     }
     // Both DELETEs reach the database and wait for its answer, one on each instance.
     pgProxy.delayMs = 1000;
-    const deletes = ids.map((id) => via(`/products/${id}`, { method: 'DELETE' }));
+    const deletes = ids.map((id) => via(`/products/${id}`, { method: 'DELETE', headers: admin }));
     await new Promise((r) => setTimeout(r, 400));
     process.kill(pidOf('api-1'), 'SIGKILL');
     const statuses = await Promise.all(deletes.map(async (p) => (await p).status));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../../src/errors.ts';
-import { decodeCursor, encodeCursor } from '../../src/modules/catalog/cursor.ts';
+import { decodeCursor, encodeCursor } from '../../src/http/cursor.ts';
 import { parseMoney } from '../../src/modules/catalog/price.ts';
 
 describe('parseMoney', () => {

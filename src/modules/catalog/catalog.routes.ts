@@ -2,11 +2,13 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app.ts';
 import { ERRORS } from '../../errors.ts';
+import { BEARER, requireAdmin } from '../../http/auth.ts';
+import { decodeCursor, encodeCursor } from '../../http/cursor.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
+import { escapeLike } from '../../platform/sql.ts';
 import { type CatalogCache, canonicalListQuery } from './catalog.cache.ts';
 import type { CatalogRepository, ProductValues } from './catalog.repository.ts';
 import { IdParams, ListQuery, Product, ProductInput, ProductPage, ProductPatch } from './catalog.schemas.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
 import { parseMoney } from './price.ts';
 
 export interface CatalogDeps {
@@ -35,9 +37,6 @@ function toValues(input: ProductPatch): Partial<ProductValues> {
 function toFullValues(input: ProductInput): ProductValues {
   return { description: '', ...toValues(input) } as ProductValues;
 }
-
-/** Escapes LIKE's wildcards so a search for "50%" means the text "50%". */
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, '\\$&');
 
 export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDeps): void {
   app.get(
@@ -97,14 +96,16 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
     },
   );
 
-  // Writes. Admin-only access arrives with customers: one onRequest hook on this scope.
+  // Writes: admins only.
   app.register(async (writes: AppInstance) => {
+    writes.addHook('onRequest', requireAdmin);
     writes.post(
       '/products',
       {
         schema: {
           tags: ['catalog'],
           summary: 'Create a product',
+          security: BEARER,
           body: ProductInput,
           response: { 201: Product, ...ProblemResponses },
         },
@@ -122,6 +123,7 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
         schema: {
           tags: ['catalog'],
           summary: 'Replace a product',
+          security: BEARER,
           params: IdParams,
           body: ProductInput,
           response: { 200: Product, ...ProblemResponses },
@@ -141,6 +143,7 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
         schema: {
           tags: ['catalog'],
           summary: 'Change some fields of a product',
+          security: BEARER,
           params: IdParams,
           body: ProductPatch,
           response: { 200: Product, ...ProblemResponses },
@@ -160,6 +163,7 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
         schema: {
           tags: ['catalog'],
           summary: 'Delete a product',
+          security: BEARER,
           params: IdParams,
           response: { 204: Type.Null(), ...ProblemResponses },
         },
@@ -178,6 +182,7 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
         schema: {
           tags: ['catalog'],
           summary: 'Empty the catalog cache',
+          security: BEARER,
           response: {
             200: Type.Object({ cleared: Type.Integer({ description: 'Cached bodies removed' }) }),
             ...ProblemResponses,

@@ -1,4 +1,4 @@
-import { ERRORS } from '../../errors.ts';
+import { ERRORS } from '../errors.ts';
 
 /** Keyset cursors are opaque to clients: base64url of "p:<last id>". */
 export function encodeCursor(lastId: number): string {
