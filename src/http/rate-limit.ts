@@ -1,13 +1,13 @@
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
 import { ERRORS } from '../errors.ts';
 
 /**
- * Per-route rate limits (`app.rateLimit({...})` hooks), counted in Redis so
- * every instance shares them; in process when there is no Redis. If Redis
- * fails mid-way, requests pass (skipOnError) and are logged: nginx's per-IP
- * limit still stands in front, and a Redis outage must not lock customers out.
+ * Rate limits counted in Redis, so every instance shares them; in process
+ * when there is no Redis. While Redis is unreachable requests pass
+ * (skipOnError): nginx's per-IP limit still stands in front, and a Redis
+ * outage must not lock customers out of their accounts.
  */
 export async function registerRateLimits(app: FastifyInstance, redis: Redis | null): Promise<void> {
   await app.register(rateLimit, {
@@ -15,7 +15,31 @@ export async function registerRateLimits(app: FastifyInstance, redis: Redis | nu
     ...(redis ? { redis } : {}),
     nameSpace: 'rl:',
     skipOnError: true,
-    errorResponseBuilder: (_request, context) =>
-      ERRORS.rateLimited(Math.ceil(context.ttl / 1000), `too many attempts; retry in ${context.after}`),
   });
+}
+
+export interface Limit {
+  max: number;
+  windowMs: number;
+  /** What is counted: e.g. the client IP, or the email a login is for. */
+  key: (request: FastifyRequest) => string;
+}
+
+/**
+ * A preHandler enforcing several limits on one request (login: per IP and
+ * per email). The plugin's own hooks run one limit per request, so each limit
+ * here is a `createRateLimit` checker, all counted, the first exceeded one
+ * answering 429.
+ */
+export function limitEach(app: FastifyInstance, limits: Limit[]): preHandlerAsyncHookHandler {
+  const checkers = limits.map((l) =>
+    app.createRateLimit({ max: l.max, timeWindow: l.windowMs, keyGenerator: l.key }),
+  );
+  return async (request) => {
+    const results = await Promise.all(checkers.map((check) => check(request)));
+    for (const r of results) {
+      if (!r.isAllowed && r.isExceeded)
+        throw ERRORS.rateLimited(r.ttlInSeconds, `too many attempts; retry in ${r.ttlInSeconds} s`);
+    }
+  };
 }

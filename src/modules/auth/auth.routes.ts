@@ -1,10 +1,10 @@
-import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app.ts';
 import type { Config } from '../../config.ts';
 import { ERRORS } from '../../errors.ts';
 import type { Role } from '../../http/auth.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
+import { limitEach } from '../../http/rate-limit.ts';
 import type { CustomerRepository } from '../customers/customers.repository.ts';
 import { LoginInput, RefreshInput, TokenPair } from '../customers/customers.schemas.ts';
 import { UNKNOWN_ACCOUNT_HASH, verifyPassword } from './password.ts';
@@ -25,22 +25,18 @@ export function authRoutes(app: AppInstance, { config, customers, refreshTokens 
     refreshExpiresIn: config.REFRESH_TOKEN_TTL_SECONDS,
   });
 
-  const window = config.LOGIN_RATE_WINDOW_SECONDS * 1000;
-  const loginLimits = [
-    app.rateLimit({
-      max: config.LOGIN_RATE_LIMIT_PER_IP,
-      timeWindow: window,
-      keyGenerator: (r) => `login-ip:${r.ip}`,
-    }),
-    app.rateLimit({
+  const windowMs = config.LOGIN_RATE_WINDOW_SECONDS * 1000;
+  const loginLimits = limitEach(app, [
+    { max: config.LOGIN_RATE_LIMIT_PER_IP, windowMs, key: (r) => `login-ip:${r.ip}` },
+    {
       max: config.LOGIN_RATE_LIMIT_PER_EMAIL,
-      timeWindow: window,
-      keyGenerator: (r: FastifyRequest) =>
+      windowMs,
+      key: (r) =>
         `login-email:${String((r.body as { email?: unknown }).email)
           .trim()
           .toLowerCase()}`,
-    }),
-  ];
+    },
+  ]);
 
   app.post(
     '/auth/login',
