@@ -1,6 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Deps } from './deps.ts';
@@ -11,6 +10,7 @@ import { Problem } from './http/problem-schema.ts';
 import { registerRateLimits } from './http/rate-limit.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './http/request-id.ts';
 import { OneLinePerRequest } from './http/request-log.ts';
+import { registerSecurityHeaders } from './http/security-headers.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { catalogRoutes } from './modules/catalog/catalog.routes.ts';
@@ -54,14 +54,10 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
     if (closing) reply.header('connection', 'close');
   });
 
-  // Security headers; the docs page gets its own CSP from swagger-ui (staticCSP).
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-  });
-  // Cross-origin access only for the origins configured (none by default).
+  registerSecurityHeaders(app);
+  // Cross-origin access only for the configured origins; with none, not even a hook runs.
   const origins = deps.config.CORS_ORIGINS?.split(',');
-  await app.register(cors, { origin: origins?.includes('*') ? true : (origins ?? false) });
+  if (origins) await app.register(cors, { origin: origins.includes('*') ? true : origins });
   await registerAuth(app, { secret: deps.jwtSecret, accessTtlSeconds: deps.config.ACCESS_TOKEN_TTL_SECONDS });
   await registerRateLimits(app, deps.kv.redisClient);
 

@@ -5,6 +5,10 @@ import { handMadeJwt, registerAndLogin } from '../helpers/customers.ts';
 
 const ctx = useTestApp({ LOGIN_RATE_LIMIT_PER_IP: '10000', LOGIN_RATE_LIMIT_PER_EMAIL: '10000' });
 const inject = (opts: InjectOptions) => ctx.t.app.inject(opts);
+const loginStatus = async (email: string, password: string) =>
+  (await inject({ method: 'POST', url: '/auth/login', ...json({ email, password }) })).statusCode;
+const refreshStatus = async (refreshToken: string) =>
+  (await inject({ method: 'POST', url: '/auth/refresh', ...json({ refreshToken }) })).statusCode;
 const withAuth = (auth: Record<string, string>, body?: unknown) =>
   body === undefined
     ? { headers: auth }
@@ -177,30 +181,9 @@ describe('/customers/me', () => {
       ...withAuth(me.auth, { password: 'nova-senha-forte', currentPassword: me.password }),
     });
     expect(res.statusCode).toBe(200);
-    const refresh = await inject({
-      method: 'POST',
-      url: '/auth/refresh',
-      ...json({ refreshToken: me.refreshToken }),
-    });
-    expect(refresh.statusCode).toBe(401);
-    expect(
-      (
-        await inject({
-          method: 'POST',
-          url: '/auth/login',
-          ...json({ email: me.email, password: me.password }),
-        })
-      ).statusCode,
-    ).toBe(401);
-    expect(
-      (
-        await inject({
-          method: 'POST',
-          url: '/auth/login',
-          ...json({ email: me.email, password: 'nova-senha-forte' }),
-        })
-      ).statusCode,
-    ).toBe(200);
+    expect(await refreshStatus(me.refreshToken)).toBe(401);
+    expect(await loginStatus(me.email, me.password)).toBe(401);
+    expect(await loginStatus(me.email, 'nova-senha-forte')).toBe(200);
   });
 
   it.each([
@@ -248,19 +231,8 @@ describe('/customers/me', () => {
     expect((await inject({ method: 'GET', url: '/customers/me', ...withAuth(me.auth) })).statusCode).toBe(
       401,
     );
-    expect(
-      (await inject({ method: 'POST', url: '/auth/refresh', ...json({ refreshToken: me.refreshToken }) }))
-        .statusCode,
-    ).toBe(401);
-    expect(
-      (
-        await inject({
-          method: 'POST',
-          url: '/auth/login',
-          ...json({ email: me.email, password: me.password }),
-        })
-      ).statusCode,
-    ).toBe(401);
+    expect(await refreshStatus(me.refreshToken)).toBe(401);
+    expect(await loginStatus(me.email, me.password)).toBe(401);
     expect((await inject({ method: 'DELETE', url: '/customers/me', ...withAuth(me.auth) })).statusCode).toBe(
       401,
     );
