@@ -131,8 +131,14 @@ describe('refresh tokens', () => {
     expect((await post('/auth/logout', { refreshToken: 'x'.repeat(43) })).statusCode).toBe(204); // unknown: nothing to say
   });
 
-  it('when refresh input is malformed or unknown, then 400 or 401', async () => {
-    expect((await post('/auth/refresh', {})).json().errors[0].field).toBe('body.refreshToken');
+  it('when refresh or logout input is malformed or unknown, then 400 or 401', async () => {
+    for (const url of ['/auth/refresh', '/auth/logout']) {
+      expect((await post(url, {})).json().errors[0].field).toBe('body.refreshToken');
+      expect((await post(url, { refreshToken: 42 })).json().errors[0].field).toBe('body.refreshToken');
+      expect((await post(url, { refreshToken: 'x'.repeat(43), all: true })).json().errors[0].field).toBe(
+        'body.all',
+      );
+    }
     expect((await post('/auth/refresh', { refreshToken: 'short' })).statusCode).toBe(400);
     expect((await post('/auth/refresh', { refreshToken: 'y'.repeat(43) })).statusCode).toBe(401);
   });
@@ -181,9 +187,10 @@ describe('security headers and CORS', () => {
     });
     expect(res.headers).toMatchObject({
       'x-content-type-options': 'nosniff',
-      'x-frame-options': 'SAMEORIGIN',
+      'x-frame-options': 'DENY',
       'strict-transport-security': expect.stringMatching(/max-age=/),
-      'content-security-policy': expect.stringMatching(/default-src 'none'/),
+      'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+      'cross-origin-resource-policy': 'same-origin',
       'referrer-policy': 'no-referrer',
     });
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
