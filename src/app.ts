@@ -16,6 +16,7 @@ import { authRoutes } from './modules/auth/auth.routes.ts';
 import { catalogRoutes } from './modules/catalog/catalog.routes.ts';
 import { customerRoutes } from './modules/customers/customers.routes.ts';
 import { opsRoutes } from './modules/ops/ops.routes.ts';
+import { orderRoutes } from './modules/orders/orders.routes.ts';
 
 export type AppInstance = FastifyInstance<
   Server,
@@ -66,6 +67,7 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
   catalogRoutes(app, deps.catalog);
   customerRoutes(app, deps);
   authRoutes(app, deps);
+  orderRoutes(app, deps);
   return app;
 }
 

@@ -14,7 +14,15 @@ const Env = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   INSTANCE_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
   LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    [
+      Type.Literal('fatal'),
+      Type.Literal('error'),
+      Type.Literal('warn'),
+      Type.Literal('info'),
+      Type.Literal('debug'),
+      Type.Literal('trace'),
+      Type.Literal('silent'),
+    ],
     { default: 'info' },
   ),
 
@@ -50,6 +58,28 @@ const Env = Type.Object({
   CORS_ORIGINS: Type.Optional(Type.String({ pattern: '^(\\*|https?://[^,\\s]+(,https?://[^,\\s]+)*)$' })),
   /** Proxies whose X-Forwarded-For is believed: "true", or addresses, CIDRs and presets (loopback, uniquelocal). */
   TRUST_PROXY: Type.Optional(Type.String({ pattern: '^(true|false|[0-9A-Za-z.:/,\\s-]+)$' })),
+
+  /** How POST /orders keeps stock from overselling (see docs/decisions.md for the measured choice). */
+  ORDER_CONCURRENCY: Type.Union(
+    [
+      Type.Literal('atomic'),
+      Type.Literal('pessimistic'),
+      Type.Literal('optimistic'),
+      Type.Literal('queued'),
+      Type.Literal('hybrid'),
+    ],
+    { default: 'atomic' },
+  ),
+  /** hybrid: how long a reservation may wait for row locks before the order goes to the queue (202). */
+  ORDER_SYNC_BUDGET_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }),
+  /** Reserved orders not paid within this are cancelled by the sweeper and their stock released. */
+  ORDER_RESERVATION_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 604_800, default: 900 }),
+  /** optimistic: attempts before answering 409. */
+  ORDER_OPTIMISTIC_RETRIES: Type.Integer({ minimum: 1, maximum: 1000, default: 30 }),
+  /** Pending orders a worker reserves per transaction. */
+  ORDER_QUEUE_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  /** Run the queue worker and sweeper inside the API process (default: only in the embedded mode). */
+  WORKER_IN_PROCESS: Type.Optional(Type.Boolean()),
 
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),

@@ -6,6 +6,8 @@ import { RefreshTokenRepository } from './modules/auth/refresh-tokens.repository
 import { CatalogCache } from './modules/catalog/catalog.cache.ts';
 import { CatalogRepository } from './modules/catalog/catalog.repository.ts';
 import { CustomerRepository } from './modules/customers/customers.repository.ts';
+import { OrderRepository } from './modules/orders/orders.repository.ts';
+import { OrderPlacer } from './modules/orders/place-order.ts';
 import { type Database, openDatabase } from './platform/database.ts';
 import { type KeyValueStore, openKeyValueStore } from './platform/kv.ts';
 import type { Logger } from './platform/logger.ts';
@@ -20,6 +22,8 @@ export interface Deps {
   catalog: { repository: CatalogRepository; cache: CatalogCache };
   customers: CustomerRepository;
   refreshTokens: RefreshTokenRepository;
+  orders: OrderRepository;
+  placer: OrderPlacer;
   /** Signs access tokens: JWT_SECRET, or in development a fallback (see jwtSecret). */
   jwtSecret: string;
   close(): Promise<void>;
@@ -80,6 +84,8 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     version: VERSION,
     customers: new CustomerRepository(db.pool),
     refreshTokens: new RefreshTokenRepository(db.pool, config.REFRESH_TOKEN_TTL_SECONDS),
+    orders: new OrderRepository(db.pool),
+    placer: new OrderPlacer(db.pool, config),
     jwtSecret: jwtSecret(config, log),
     db,
     kv,

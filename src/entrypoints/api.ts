@@ -2,6 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from '../app.ts';
 import { createDeps, describeBackends } from '../deps.ts';
 import { ensureAdmin } from '../modules/customers/ensure-admin.ts';
+import { createOrderWorker } from '../modules/orders/create-worker.ts';
 import { createLogger } from '../platform/logger.ts';
 import { migrate } from '../platform/migrations.ts';
 import { loadConfigOrExit } from './load-config.ts';
@@ -15,7 +16,12 @@ if (config.MIGRATE_ON_START) await migrate(deps.db.pool, log);
 if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD)
   await ensureAdmin(deps.customers, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, log);
 const app = await buildApp(deps);
-app.addHook('onClose', () => deps.close());
+// The embedded single process runs the order worker too; deployments run it as its own role.
+const worker = (config.WORKER_IN_PROCESS ?? !config.DATABASE_URL) ? createOrderWorker(deps) : null;
+app.addHook('onClose', async () => {
+  await worker?.stop();
+  await deps.close();
+});
 
 // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close pools.
 closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
@@ -26,5 +32,6 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) =>
   log.flush();
 });
 
+await worker?.start();
 await app.listen({ host: config.HOST, port: config.PORT });
 log.flush();

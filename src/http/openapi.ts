@@ -21,6 +21,7 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: 'catalog', description: 'Products, cached in Redis; writes for admins' },
         { name: 'customers', description: 'Registration, my account; listing for admins' },
         { name: 'auth', description: 'Login, rotating refresh tokens, logout' },
+        { name: 'orders', description: 'Orders that never oversell: reserve, change, cancel' },
         { name: 'operations', description: 'Health, status and diagnostics' },
       ],
     },

@@ -31,6 +31,8 @@ export interface ListFilter {
   limit: number;
 }
 
+export const PRODUCT_IN_USE = 'product_in_use' as const;
+
 const COLUMNS = 'id, name, description, price, stock, category, created_at, updated_at';
 
 function toProduct(row: ProductRow): Product {
@@ -76,9 +78,14 @@ export class CatalogRepository {
   async update(id: number, v: Partial<ProductValues>): Promise<Product | null> {
     const { rows } = await this.db.query<ProductRow>({
       name: 'catalog_update',
+      // An absolute stock edit counts as a restock (or write-off) of the
+      // difference, so the stock invariant keeps holding; it bumps the version
+      // the optimistic strategy checks.
       text: `UPDATE products SET
                name = COALESCE($2, name), description = COALESCE($3, description), price = COALESCE($4, price),
-               stock = COALESCE($5, stock), category = COALESCE($6, category), updated_at = now()
+               stock = COALESCE($5, stock), stock_received = stock_received + (COALESCE($5, stock) - stock),
+               version = version + CASE WHEN $5::integer IS NULL THEN 0 ELSE 1 END,
+               category = COALESCE($6, category), updated_at = now()
              WHERE id = $1 RETURNING ${COLUMNS}`,
       values: [
         id,
@@ -92,13 +99,19 @@ export class CatalogRepository {
     return rows[0] ? toProduct(rows[0]) : null;
   }
 
-  async delete(id: number): Promise<boolean> {
-    const { rowCount } = await this.db.query({
-      name: 'catalog_delete',
-      text: 'DELETE FROM products WHERE id = $1',
-      values: [id],
-    });
-    return rowCount === 1;
+  /** false when there is no such product; PRODUCT_IN_USE when orders refer to it. */
+  async delete(id: number): Promise<boolean | typeof PRODUCT_IN_USE> {
+    try {
+      const { rowCount } = await this.db.query({
+        name: 'catalog_delete',
+        text: 'DELETE FROM products WHERE id = $1',
+        values: [id],
+      });
+      return rowCount === 1;
+    } catch (err) {
+      if ((err as { code?: string }).code === '23503') return PRODUCT_IN_USE;
+      throw err;
+    }
   }
 
   /**

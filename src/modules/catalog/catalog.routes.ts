@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor } from '../../http/cursor.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
 import { escapeLike } from '../../platform/sql.ts';
 import { type CatalogCache, canonicalListQuery } from './catalog.cache.ts';
-import type { CatalogRepository, ProductValues } from './catalog.repository.ts';
+import { type CatalogRepository, PRODUCT_IN_USE, type ProductValues } from './catalog.repository.ts';
 import { IdParams, ListQuery, Product, ProductInput, ProductPage, ProductPatch } from './catalog.schemas.ts';
 import { parseMoney } from './price.ts';
 
@@ -170,6 +170,13 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
       },
       async (request, reply) => {
         const deleted = await repository.delete(request.params.id);
+        if (deleted === PRODUCT_IN_USE) {
+          throw ERRORS.conflict(
+            'product_in_use',
+            'params.id',
+            'orders refer to this product; set its stock to 0 instead',
+          );
+        }
         if (!deleted) throw ERRORS.notFound('product', request.params.id);
         await cache.invalidateProduct(request.params.id);
         return reply.code(204).send(null);

@@ -1,0 +1,243 @@
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import type { AppInstance } from '../../app.ts';
+import { AppError, ERRORS } from '../../errors.ts';
+import { assertOwnerOrAdmin, authenticate, BEARER, requireAdmin } from '../../http/auth.ts';
+import { decodeCursor, encodeCursor } from '../../http/cursor.ts';
+import { ProblemResponses } from '../../http/problem-schema.ts';
+import type { OrderRepository } from './orders.repository.ts';
+import {
+  ChangeOrderInput,
+  Order,
+  OrderListQuery,
+  OrderPage,
+  PlaceOrderInput,
+  StockCheck,
+} from './orders.schemas.ts';
+import type { OrderPlacer } from './place-order.ts';
+
+export interface OrdersDeps {
+  orders: OrderRepository;
+  placer: OrderPlacer;
+}
+
+const OrderParams = Type.Object(
+  { id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) },
+  { additionalProperties: false },
+);
+const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' }),
+  ),
+});
+
+const outOfStock = (productId: number, available: number, field: string) =>
+  new AppError({
+    code: 'out_of_stock',
+    status: 409,
+    title: 'Out of stock',
+    detail: `product ${productId} has ${available} left`,
+    errors: [{ field, message: `product ${productId}: only ${available} left` }],
+  });
+
+/** 201 for a reserved order, 202 (with where to follow it) while it waits in the queue. */
+function sendOrder(reply: FastifyReply, order: Order): FastifyReply {
+  reply.header('location', `/orders/${order.id}`);
+  return reply.code(order.status === 'pending' ? 202 : 201).send(order);
+}
+
+export function orderRoutes(app: AppInstance, { orders, placer }: OrdersDeps): void {
+  app.register(async (owned: AppInstance) => {
+    owned.addHook('onRequest', authenticate);
+
+    owned.post(
+      '/orders',
+      {
+        schema: {
+          tags: ['orders'],
+          summary: 'Place an order: 201 reserved, or 202 queued (Location to follow it)',
+          security: BEARER,
+          headers: IdempotencyHeaders,
+          body: PlaceOrderInput,
+          response: { 201: Order, 202: Order, ...ProblemResponses },
+        },
+      },
+      async (request, reply) => {
+        const { items } = request.body;
+        const indexOf = (productId: number) => items.findIndex((i) => i.productId === productId);
+        const key = request.headers['idempotency-key'];
+        const result = await placer.place({
+          customerId: request.user.customerId,
+          items,
+          ...(key ? { idempotencyKey: key } : {}),
+        });
+        switch (result.kind) {
+          case 'out_of_stock':
+            throw outOfStock(
+              result.productId,
+              result.available,
+              `body.items[${indexOf(result.productId)}].quantity`,
+            );
+          case 'unknown_product':
+            throw ERRORS.invalidField(
+              `body.items[${indexOf(result.productId)}].productId`,
+              `product ${result.productId} does not exist`,
+            );
+          case 'contention':
+            throw new AppError({
+              code: 'concurrent_update',
+              status: 409,
+              title: 'Conflict',
+              detail: 'the products changed while the order was placed, too many times; retry',
+              headers: { 'retry-after': '1' },
+            });
+          default:
+            return sendOrder(reply, (await orders.findById(result.orderId)) as Order);
+        }
+      },
+    );
+
+    owned.get(
+      '/orders/:id',
+      {
+        schema: {
+          tags: ['orders'],
+          summary: 'An order (its owner or an admin)',
+          security: BEARER,
+          params: OrderParams,
+          response: { 200: Order, ...ProblemResponses },
+        },
+      },
+      async (request) => {
+        const order = await orders.findById(request.params.id);
+        if (!order) throw ERRORS.notFound('order', request.params.id);
+        assertOwnerOrAdmin(request.user, order.customerId, 'order', order.id);
+        return order;
+      },
+    );
+
+    owned.get(
+      '/orders',
+      {
+        schema: {
+          tags: ['orders'],
+          summary: 'My orders, newest first (admins: everyone’s, or one customer’s)',
+          security: BEARER,
+          querystring: OrderListQuery,
+          response: { 200: OrderPage, ...ProblemResponses },
+        },
+      },
+      async (request) => {
+        const q = request.query;
+        if (q.customerId !== undefined && request.user.role !== 'admin')
+          throw ERRORS.forbidden('only admins filter by customer');
+        const customerId = request.user.role === 'admin' ? q.customerId : request.user.customerId;
+        const rows = await orders.list({
+          ...(customerId !== undefined ? { customerId } : {}),
+          ...(q.from ? { from: q.from } : {}),
+          ...(q.to ? { to: q.to } : {}),
+          ...(q.cursor ? { beforeId: decodeCursor(q.cursor) } : {}),
+          limit: q.limit + 1,
+        });
+        const items = rows.slice(0, q.limit);
+        const last = items.at(-1);
+        return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last.id) : null };
+      },
+    );
+
+    owned.patch(
+      '/orders/:id',
+      {
+        schema: {
+          tags: ['orders'],
+          summary: 'Change quantities of a reserved order (0 removes an item); stock moves with them',
+          security: BEARER,
+          params: OrderParams,
+          body: ChangeOrderInput,
+          response: { 200: Order, ...ProblemResponses },
+        },
+      },
+      async (request) => {
+        const id = request.params.id;
+        const existing = await orders.findById(id);
+        if (!existing) throw ERRORS.notFound('order', id);
+        assertOwnerOrAdmin(request.user, existing.customerId, 'order', id);
+        const { items } = request.body;
+        const indexOf = (productId: number) => items.findIndex((i) => i.productId === productId);
+        const result = await orders.changeQuantities(id, items);
+        switch (result.kind) {
+          case 'changed':
+            return result.order;
+          case 'not_found':
+            throw ERRORS.notFound('order', id);
+          case 'not_reserved':
+            throw ERRORS.conflict(
+              'order_not_changeable',
+              'params.id',
+              `a ${result.status} order cannot change; only reserved ones can`,
+            );
+          case 'not_in_order':
+            throw ERRORS.invalidField(
+              `body.items[${indexOf(result.productId)}].productId`,
+              'is not in this order; place a new order for it',
+            );
+          case 'empty':
+            throw ERRORS.invalidField('body.items', 'would leave the order empty; cancel it instead');
+          case 'out_of_stock':
+            throw outOfStock(
+              result.productId,
+              result.available,
+              `body.items[${indexOf(result.productId)}].quantity`,
+            );
+        }
+      },
+    );
+
+    owned.post(
+      '/orders/:id/cancel',
+      {
+        schema: {
+          tags: ['orders'],
+          summary: 'Cancel a pending or reserved order; its stock is released exactly once',
+          security: BEARER,
+          params: OrderParams,
+          response: { 200: Order, ...ProblemResponses },
+        },
+      },
+      async (request) => {
+        const id = request.params.id;
+        const existing = await orders.findById(id);
+        if (!existing) throw ERRORS.notFound('order', id);
+        assertOwnerOrAdmin(request.user, existing.customerId, 'order', id);
+        const result = await orders.cancel(id);
+        if (result.kind === 'not_found') throw ERRORS.notFound('order', id);
+        if (result.kind === 'final')
+          throw ERRORS.conflict(
+            'order_not_cancellable',
+            'params.id',
+            `a ${result.status} order cannot be cancelled`,
+          );
+        return result.order;
+      },
+    );
+  });
+
+  app.register(async (admin: AppInstance) => {
+    admin.addHook('onRequest', requireAdmin);
+    admin.get(
+      '/admin/stock-check',
+      {
+        schema: {
+          tags: ['orders'],
+          summary: 'Check every product: received = stock + held by reserved and paid orders',
+          security: BEARER,
+          response: { 200: StockCheck, ...ProblemResponses },
+        },
+      },
+      async () => {
+        const { checked, mismatches } = await orders.stockCheck();
+        return { ok: mismatches.length === 0, checkedProducts: checked, mismatches };
+      },
+    );
+  });
+}

@@ -1,0 +1,273 @@
+import type pg from 'pg';
+import type { Config } from '../../config.ts';
+import { inTransaction, type Line, lockProducts, mergeLines } from './stock.ts';
+
+export type Strategy = Config['ORDER_CONCURRENCY'];
+
+export type PlaceResult =
+  | { kind: 'reserved'; orderId: number }
+  | { kind: 'pending'; orderId: number }
+  /** The same Idempotency-Key was used before: the order it created. */
+  | { kind: 'replay'; orderId: number }
+  | { kind: 'out_of_stock'; productId: number; available: number }
+  | { kind: 'unknown_product'; productId: number }
+  | { kind: 'contention' };
+
+export interface PlaceOrder {
+  customerId: number;
+  items: Array<{ productId: number; quantity: number }>;
+  idempotencyKey?: string;
+}
+
+class Abort extends Error {
+  readonly result: PlaceResult;
+  constructor(result: PlaceResult) {
+    super(result.kind);
+    this.result = result;
+  }
+}
+
+/** An order that could not get its stock; nothing it wrote survives (the transaction rolls back). */
+const abort = (r: PlaceResult): never => {
+  throw new Abort(r);
+};
+
+/**
+ * Places an order with the configured concurrency strategy. Every strategy
+ * is all-or-nothing across items, captures unit prices at order time and
+ * takes row locks in product-id order, so two orders contending for the
+ * same products in opposite orders cannot deadlock.
+ */
+export class OrderPlacer {
+  private readonly db: pg.Pool;
+  private readonly config: Config;
+
+  constructor(db: pg.Pool, config: Config) {
+    this.db = db;
+    this.config = config;
+  }
+
+  async place(input: PlaceOrder, strategy: Strategy = this.config.ORDER_CONCURRENCY): Promise<PlaceResult> {
+    const lines = mergeLines(input.items);
+    const order = { ...input, lines };
+    if (input.idempotencyKey) {
+      const earlier = await this.findByKey(input.customerId, input.idempotencyKey);
+      if (earlier) return { kind: 'replay', orderId: earlier };
+    }
+    try {
+      switch (strategy) {
+        case 'atomic':
+          return await this.reserveNow(order, (tx, l) => this.takeConditionally(tx, l));
+        case 'pessimistic':
+          return await this.reserveNow(order, (tx, l) => this.takeLocked(tx, l));
+        case 'optimistic':
+          return await this.placeOptimistic(order);
+        case 'queued':
+          return await this.enqueue(order);
+        case 'hybrid':
+          return await this.placeHybrid(order);
+        default:
+          throw new Error(`unknown strategy ${String(strategy satisfies never)}`);
+      }
+    } catch (err) {
+      if (err instanceof Abort) return err.result;
+      throw err;
+    }
+  }
+
+  /** Locks nothing up front: one conditional UPDATE per product, in id order. */
+  private async takeConditionally(tx: pg.PoolClient, lines: Line[]): Promise<Map<number, string>> {
+    const prices = new Map<number, string>();
+    for (const line of lines) {
+      const { rows } = await tx.query<{ price: string }>({
+        name: 'order_take_conditional',
+        text: 'UPDATE products SET stock = stock - $2, version = version + 1 WHERE id = $1 AND stock >= $2 RETURNING price',
+        values: [line.productId, line.quantity],
+      });
+      if (!rows[0]) abort(await this.whyNot(tx, line));
+      prices.set(line.productId, (rows[0] as { price: string }).price);
+    }
+    return prices;
+  }
+
+  /** SELECT … FOR UPDATE (READ COMMITTED), check, then write. */
+  private async takeLocked(tx: pg.PoolClient, lines: Line[]): Promise<Map<number, string>> {
+    const locked = await lockProducts(
+      tx,
+      lines.map((l) => l.productId),
+    );
+    for (const line of lines) {
+      const product = locked.get(line.productId);
+      if (!product) abort({ kind: 'unknown_product', productId: line.productId });
+      else if (product.stock < line.quantity)
+        abort({ kind: 'out_of_stock', productId: line.productId, available: product.stock });
+    }
+    await tx.query({
+      name: 'order_take_locked',
+      text: `UPDATE products p SET stock = p.stock - d.quantity, version = p.version + 1
+             FROM unnest($1::bigint[], $2::integer[]) AS d(id, quantity) WHERE p.id = d.id`,
+      values: [lines.map((l) => l.productId), lines.map((l) => l.quantity)],
+    });
+    return new Map(lines.map((l) => [l.productId, (locked.get(l.productId) as { price: string }).price]));
+  }
+
+  /** Reads without locks, writes only if nobody changed the row since (version check), retrying a bounded number of times. */
+  private async placeOptimistic(order: PlaceOrder & { lines: Line[] }): Promise<PlaceResult> {
+    for (let attempt = 1; attempt <= this.config.ORDER_OPTIMISTIC_RETRIES; attempt++) {
+      const outcome = await this.reserveNow(order, async (tx, lines) => {
+        const { rows } = await tx.query<{ id: string; stock: number; price: string; version: number }>({
+          name: 'order_read_versions',
+          text: 'SELECT id, stock, price, version FROM products WHERE id = ANY($1::bigint[])',
+          values: [lines.map((l) => l.productId)],
+        });
+        const seen = new Map(rows.map((r) => [Number(r.id), r]));
+        for (const line of lines) {
+          const p = seen.get(line.productId);
+          if (!p) abort({ kind: 'unknown_product', productId: line.productId });
+          else if (p.stock < line.quantity)
+            abort({ kind: 'out_of_stock', productId: line.productId, available: p.stock });
+        }
+        for (const line of lines) {
+          const p = seen.get(line.productId) as { version: number };
+          const { rowCount } = await tx.query({
+            name: 'order_take_versioned',
+            text: 'UPDATE products SET stock = stock - $2, version = version + 1 WHERE id = $1 AND version = $3',
+            values: [line.productId, line.quantity, p.version],
+          });
+          if (rowCount !== 1) abort({ kind: 'contention' });
+        }
+        return new Map(lines.map((l) => [l.productId, (seen.get(l.productId) as { price: string }).price]));
+      }).catch((err) => {
+        if (err instanceof Abort && err.result.kind === 'contention') return null;
+        throw err;
+      });
+      if (outcome) return outcome;
+      // Jittered, growing pause so the losers of a race do not collide again at once.
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** attempt, 50)));
+    }
+    return { kind: 'contention' };
+  }
+
+  /** Tries to reserve within ORDER_SYNC_BUDGET_MS of lock waiting; past it, the order goes to the queue. */
+  private async placeHybrid(order: PlaceOrder & { lines: Line[] }): Promise<PlaceResult> {
+    try {
+      return await this.reserveNow(
+        order,
+        (tx, l) => this.takeConditionally(tx, l),
+        this.config.ORDER_SYNC_BUDGET_MS,
+      );
+    } catch (err) {
+      // 55P03 lock_not_available: the budget ran out waiting for a busy product row.
+      if ((err as { code?: string }).code === '55P03') return this.enqueue(order);
+      throw err;
+    }
+  }
+
+  /**
+   * One transaction: take the stock with `take`, then record the order as
+   * reserved. A concurrent request with the same Idempotency-Key makes the
+   * INSERT a no-op; this transaction then rolls back its stock and the
+   * earlier order is returned.
+   */
+  private async reserveNow(
+    order: PlaceOrder & { lines: Line[] },
+    take: (tx: pg.PoolClient, lines: Line[]) => Promise<Map<number, string>>,
+    lockBudgetMs?: number,
+  ): Promise<PlaceResult> {
+    return inTransaction(this.db, async (tx) => {
+      if (lockBudgetMs !== undefined) await tx.query(`SET LOCAL lock_timeout = ${Math.trunc(lockBudgetMs)}`);
+      const prices = await take(tx, order.lines);
+      const orderId = await this.insertOrder(tx, order, prices, 'reserved');
+      if (orderId === null)
+        abort({
+          kind: 'replay',
+          orderId: (await this.findByKey(order.customerId, order.idempotencyKey as string, tx)) as number,
+        });
+      return { kind: 'reserved', orderId: orderId as number };
+    });
+  }
+
+  /** queued: record the order as pending for a worker; it wakes on the NOTIFY sent at commit. */
+  private async enqueue(order: PlaceOrder & { lines: Line[] }): Promise<PlaceResult> {
+    return inTransaction(this.db, async (tx) => {
+      const { rows } = await tx.query<{ id: string; price: string }>({
+        name: 'order_prices',
+        text: 'SELECT id, price FROM products WHERE id = ANY($1::bigint[])',
+        values: [order.lines.map((l) => l.productId)],
+      });
+      const prices = new Map(rows.map((r) => [Number(r.id), r.price]));
+      for (const line of order.lines) {
+        if (!prices.has(line.productId)) abort({ kind: 'unknown_product', productId: line.productId });
+      }
+      const orderId = await this.insertOrder(tx, order, prices, 'pending');
+      if (orderId === null)
+        abort({
+          kind: 'replay',
+          orderId: (await this.findByKey(order.customerId, order.idempotencyKey as string, tx)) as number,
+        });
+      await tx.query("SELECT pg_notify('armazem_orders', '')");
+      return { kind: 'pending', orderId: orderId as number };
+    });
+  }
+
+  /** Inserts the order and its items; null when its Idempotency-Key already names an order. */
+  private async insertOrder(
+    tx: pg.PoolClient,
+    order: PlaceOrder & { lines: Line[] },
+    prices: Map<number, string>,
+    status: 'reserved' | 'pending',
+  ): Promise<number | null> {
+    const unitPrices = order.lines.map((l) => prices.get(l.productId) as string);
+    const { rows } = await tx.query<{ id: string }>({
+      name: `order_insert_${status}`,
+      text: `WITH o AS (
+               INSERT INTO orders (customer_id, status, total, idempotency_key, reserved_at, expires_at)
+               SELECT $1, $2::text,
+                      (SELECT COALESCE(sum(q * p), 0) FROM unnest($5::integer[], $6::numeric[]) AS x(q, p)), $3,
+                      CASE WHEN $2::text = 'reserved' THEN now() END,
+                      CASE WHEN $2::text = 'reserved' THEN now() + make_interval(secs => $7) END
+               ON CONFLICT (customer_id, idempotency_key) DO NOTHING
+               RETURNING id),
+             i AS (
+               INSERT INTO order_items (order_id, product_id, quantity, unit_price)
+               SELECT o.id, x.product_id, x.quantity, x.unit_price
+               FROM o, unnest($4::bigint[], $5::integer[], $6::numeric[]) AS x(product_id, quantity, unit_price))
+             SELECT id FROM o`,
+      values: [
+        order.customerId,
+        status,
+        order.idempotencyKey ?? null,
+        order.lines.map((l) => l.productId),
+        order.lines.map((l) => l.quantity),
+        unitPrices,
+        this.config.ORDER_RESERVATION_TTL_SECONDS,
+      ],
+    });
+    return rows[0] ? Number(rows[0].id) : null;
+  }
+
+  /** Why a conditional take found no row: no such product, or not enough of it. */
+  private async whyNot(tx: pg.PoolClient, line: Line): Promise<PlaceResult> {
+    const { rows } = await tx.query<{ stock: number }>({
+      name: 'order_stock_of',
+      text: 'SELECT stock FROM products WHERE id = $1',
+      values: [line.productId],
+    });
+    return rows[0]
+      ? { kind: 'out_of_stock', productId: line.productId, available: rows[0].stock }
+      : { kind: 'unknown_product', productId: line.productId };
+  }
+
+  private async findByKey(
+    customerId: number,
+    key: string,
+    db: pg.Pool | pg.PoolClient = this.db,
+  ): Promise<number | null> {
+    const { rows } = await db.query<{ id: string }>({
+      name: 'order_by_key',
+      text: 'SELECT id FROM orders WHERE customer_id = $1 AND idempotency_key = $2',
+      values: [customerId, key],
+    });
+    return rows[0] ? Number(rows[0].id) : null;
+  }
+}
