@@ -1,0 +1,45 @@
+import { expect } from 'vitest';
+import type { TestApp } from './app.ts';
+import { json } from './app.ts';
+
+/** Creates a product as the admin; returns its id. */
+export async function createProduct(
+  t: TestApp,
+  over: { name?: string; price?: string; stock?: number } = {},
+): Promise<number> {
+  const res = await t.asAdmin({
+    method: 'POST',
+    url: '/products',
+    ...json({
+      name: over.name ?? `Disco ${Math.random().toString(36).slice(2, 8)}`,
+      price: over.price ?? '10.00',
+      stock: over.stock ?? 10,
+      category: 'discos',
+    }),
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().id;
+}
+
+export async function stockOf(t: TestApp, productId: number): Promise<number> {
+  const { rows } = await t.deps.db.pool.query<{ stock: number }>('SELECT stock FROM products WHERE id = $1', [
+    productId,
+  ]);
+  return rows[0]?.stock ?? Number.NaN;
+}
+
+/** Orders by status, e.g. { reserved: 10, rejected: 15 }. */
+export async function orderCounts(t: TestApp): Promise<Record<string, number>> {
+  const { rows } = await t.deps.db.pool.query<{ status: string; n: string }>(
+    'SELECT status, count(*) AS n FROM orders GROUP BY status',
+  );
+  return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+}
+
+/** The invariant, checked the way an admin would: every product's stock adds up. */
+export async function expectStockConsistent(t: TestApp): Promise<void> {
+  const res = await t.asAdmin({ method: 'GET', url: '/admin/stock-check' });
+  expect(res.statusCode).toBe(200);
+  expect(res.json().mismatches).toEqual([]);
+  expect(res.json().ok).toBe(true);
+}
