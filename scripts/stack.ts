@@ -21,6 +21,7 @@ const STATE = resolve(ROOT, env.STACK_DIR ?? '.stack');
 const PORT = Number(env.STACK_PORT ?? 9999);
 const INSTANCES = Number(env.STACK_INSTANCES ?? 2);
 const API_BASE_PORT = Number(env.STACK_API_BASE_PORT ?? 9001);
+const WORKERS = Number(env.STACK_WORKERS ?? 1);
 const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/armazem';
 const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RATE = env.STACK_RATE_LIMIT ?? '10r/s';
@@ -45,6 +46,15 @@ const apiParts = (): Part[] =>
     log: join(STATE, 'logs', `api-${i + 1}.log`),
     marker: 'src/entrypoints/api.ts',
   }));
+/** Queue workers (reserving queued orders, cancelling expired reservations). */
+const workerParts = (): Part[] =>
+  Array.from({ length: WORKERS }, (_, i) => ({
+    name: `worker-${i + 1}`,
+    pidFile: join(STATE, 'pids', `worker-${i + 1}.pid`),
+    port: 0,
+    log: join(STATE, 'logs', `worker-${i + 1}.log`),
+    marker: 'src/entrypoints/worker.ts',
+  }));
 const nginxPart: Part = {
   name: 'nginx',
   pidFile: join(STATE, 'nginx.pid'),
@@ -56,7 +66,7 @@ const nginxPart: Part = {
 function recordedParts(): Part[] {
   const dir = join(STATE, 'pids');
   const recorded = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.pid')) : [];
-  const apis = apiParts();
+  const apis = [...apiParts(), ...workerParts()];
   for (const f of recorded) {
     const name = f.replace(/\.pid$/, '');
     if (!apis.some((p) => p.name === name)) {
@@ -88,6 +98,26 @@ function isOurs(pid: number, part: Part): boolean {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A worker has no port: it is ready once its LISTEN connection shows in pg_stat_activity. */
+async function waitForWorker(part: Part, timeoutMs = 30_000): Promise<void> {
+  const client = new pg.Client({ connectionString: DATABASE_URL });
+  await client.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { rowCount } = await client.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [
+        `armazem/${part.name}`,
+      ]);
+      if (rowCount) return;
+      const pid = pidOf(part);
+      if (Date.now() > deadline || pid === null || !isOurs(pid, part)) throw new Error(`${part.name}: not ready`);
+      await sleep(100);
+    }
+  } finally {
+    await client.end();
+  }
+}
 
 function site(): NginxSite {
   return {
@@ -170,21 +200,24 @@ async function up() {
   await ensureDatabase();
   runNode('src/entrypoints/migrate.ts', { LOG_LEVEL: 'warn' });
 
-  for (const p of apiParts()) {
+  const launch = (p: Part, extra: Record<string, string>) => {
     const out = openSync(p.log, 'a');
     const child = spawn(process.execPath, [...API_NODE_FLAGS, p.marker], {
       cwd: ROOT,
-      env: apiEnv({ PORT: String(p.port), INSTANCE_ID: p.name, MIGRATE_ON_START: 'false' }),
+      env: apiEnv({ INSTANCE_ID: p.name, MIGRATE_ON_START: 'false', ...extra }),
       detached: true,
       stdio: ['ignore', out, out],
     });
     writeFileSync(p.pidFile, String(child.pid));
     child.unref();
-  }
+  };
+  for (const p of apiParts()) launch(p, { PORT: String(p.port) });
+  for (const p of workerParts()) launch(p, {});
   startNginx(site());
 
   try {
     for (const p of apiParts()) await waitForHttp(`http://127.0.0.1:${p.port}/health`);
+    for (const p of workerParts()) await waitForWorker(p);
     await waitForHttp(`http://127.0.0.1:${PORT}/health`);
   } catch (err) {
     console.error(`${(err as Error).message}; stopping what was started (logs in ${join(STATE, 'logs')})`);

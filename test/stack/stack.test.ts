@@ -115,6 +115,7 @@ describe('local stack: nginx in front of two instances', () => {
     const status = await stack('status');
     expect(status.out).toMatch(/nginx\s+\d+\s+running/);
     expect(status.out).toMatch(/api-2\s+\d+\s+running\s+\S+\s+healthy/);
+    expect(status.out).toMatch(/worker-1\s+\d+\s+running/);
   });
 
   it('populates sample data and demonstrates the cache: a miss, then a hit, with their times', async () => {
@@ -210,10 +211,13 @@ describe('local stack: nginx in front of two instances', () => {
 
   it('after stack:down, no process of the stack is left', async () => {
     const nginxPid = pidOf('nginx');
+    const workerPid = pidOf('worker-1');
     expect(alive(nginxPid)).toBe(true);
+    expect(alive(workerPid)).toBe(true);
     const down = await stack('down');
     expect(down.code, down.out).toBe(0);
     expect(alive(nginxPid)).toBe(false);
+    expect(alive(workerPid)).toBe(false);
     expect(existsSync(join(stateDir, 'nginx.pid'))).toBe(false);
     expect(existsSync(join(stateDir, 'pids', 'api-1.pid'))).toBe(false);
     await expect(via('/ping')).rejects.toThrow();
