@@ -12,11 +12,8 @@
  * a random 0–1 s between requests, as siege -d1), BENCH_ROUTE
  * (/products?category=frutas), STACK_INSTANCES (2), BENCH_DATABASE_URL, REDIS_URL.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { spawnNode, stop, waitHealthy } from './lib/processes.ts';
+import { type SiegeReport, siege } from './lib/siege.ts';
 import { accessLogTimes, scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -27,43 +24,6 @@ const DELAY = process.env.BENCH_DELAY ?? '1';
 const ROUTE = process.env.BENCH_ROUTE ?? '/products?category=frutas';
 const INSTANCES = Number(process.env.STACK_INSTANCES ?? 2);
 const RATE = process.env.BENCH_RATE_LIMIT;
-
-interface SiegeReport {
-  transactions: number;
-  availability: number;
-  elapsed_time: number;
-  response_time: number;
-  transaction_rate: number;
-  successful_transactions: number;
-  failed_transactions: number;
-  longest_transaction: number;
-}
-
-async function siege(url: string): Promise<SiegeReport> {
-  const dir = mkdtempSync(join(tmpdir(), 'armazem-siege-'));
-  const rc = join(dir, 'siegerc');
-  // siege's defaults, except: more than 255 users, JSON out, no HTML parsing, no log file.
-  writeFileSync(
-    rc,
-    'limit = 2000\njson_output = true\nverbose = false\nquiet = true\nparser = false\nlogging = false\nshow-logfile = false\nconnection = close\n',
-  );
-  const args = ['-R', rc, '-c', String(USERS), '-t', `${SECONDS}S`, '-d', DELAY, '-j', url];
-  console.log(`$ siege ${args.join(' ')}`);
-  const child = spawn('siege', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => {
-    out += d;
-  });
-  child.stderr.on('data', (d) => {
-    err += d;
-  });
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  rmSync(dir, { recursive: true, force: true });
-  const json = /\{[\s\S]*\}/.exec(out)?.[0];
-  if (!json) throw new Error(`siege exited ${code} without a report:\n${out}\n${err.slice(-2000)}`);
-  return JSON.parse(json) as SiegeReport;
-}
 
 function row(name: string, r: SiegeReport, t: ReturnType<typeof accessLogTimes>): string {
   const non2xx = r.transactions - r.successful_transactions;
@@ -92,8 +52,9 @@ async function main() {
   try {
     const seed = spawnNode('src/entrypoints/seed.ts', { ...appEnv, LOG_LEVEL: 'warn' });
     await new Promise((r) => seed.once('exit', r));
-    const reference = await siege(`${bareNginx.url}/`);
-    const armazem = await siege(`${stack.url}${ROUTE}`);
+    const opts = { users: USERS, seconds: SECONDS, delay: DELAY };
+    const reference = await siege(`${bareNginx.url}/`, opts);
+    const armazem = await siege(`${stack.url}${ROUTE}`, opts);
     await new Promise((r) => setTimeout(r, 1500)); // nginx flushes its access log every second
     const referenceTimes = accessLogTimes(bareNginx.accessLog, '/');
     const armazemTimes = accessLogTimes(stack.accessLog, ROUTE);

@@ -106,12 +106,14 @@ async function waitForWorker(part: Part, timeoutMs = 30_000): Promise<void> {
   try {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const { rowCount } = await client.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'", [
-        `armazem/${part.name}`,
-      ]);
+      const { rowCount } = await client.query(
+        "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'LISTEN%'",
+        [`armazem/${part.name}`],
+      );
       if (rowCount) return;
       const pid = pidOf(part);
-      if (Date.now() > deadline || pid === null || !isOurs(pid, part)) throw new Error(`${part.name}: not ready`);
+      if (Date.now() > deadline || pid === null || !isOurs(pid, part))
+        throw new Error(`${part.name}: not ready`);
       await sleep(100);
     }
   } finally {

@@ -40,10 +40,10 @@ const outOfStock = (productId: number, available: number, field: string) =>
     errors: [{ field, message: `product ${productId}: only ${available} left` }],
   });
 
-/** 201 for a reserved order, 202 (with where to follow it) while it waits in the queue. */
-function sendOrder(reply: FastifyReply, order: Order): FastifyReply {
+/** 201 when the order was reserved, 202 (with where to follow it) when it was queued. */
+function sendOrder(reply: FastifyReply, order: Order, queued: boolean): FastifyReply {
   reply.header('location', `/orders/${order.id}`);
-  return reply.code(order.status === 'pending' ? 202 : 201).send(order);
+  return reply.code(queued ? 202 : 201).send(order);
 }
 
 export function orderRoutes(app: AppInstance, { orders, placer }: OrdersDeps): void {
@@ -91,8 +91,13 @@ export function orderRoutes(app: AppInstance, { orders, placer }: OrdersDeps): v
               detail: 'the products changed while the order was placed, too many times; retry',
               headers: { 'retry-after': '1' },
             });
+          case 'replay': {
+            // The same request again: the order it made, as it is now.
+            const order = (await orders.findById(result.orderId)) as Order;
+            return sendOrder(reply, order, order.status === 'pending');
+          }
           default:
-            return sendOrder(reply, (await orders.findById(result.orderId)) as Order);
+            return sendOrder(reply, result.order, result.kind === 'pending');
         }
       },
     );

@@ -1,12 +1,13 @@
 import type pg from 'pg';
 import type { Config } from '../../config.ts';
+import type { Order } from './orders.schemas.ts';
 import { inTransaction, type Line, lockProducts, mergeLines } from './stock.ts';
 
 export type Strategy = Config['ORDER_CONCURRENCY'];
 
 export type PlaceResult =
-  | { kind: 'reserved'; orderId: number }
-  | { kind: 'pending'; orderId: number }
+  | { kind: 'reserved'; order: Order }
+  | { kind: 'pending'; order: Order }
   /** The same Idempotency-Key was used before: the order it created. */
   | { kind: 'replay'; orderId: number }
   | { kind: 'out_of_stock'; productId: number; available: number }
@@ -57,6 +58,10 @@ export class OrderPlacer {
     try {
       switch (strategy) {
         case 'atomic':
+          // The common case, one product and no key, is one autocommit statement:
+          // one round trip, one durable commit.
+          if (lines.length === 1 && !input.idempotencyKey)
+            return await this.reserveInOneStatement(order, lines[0] as Line);
           return await this.reserveNow(order, (tx, l) => this.takeConditionally(tx, l));
         case 'pessimistic':
           return await this.reserveNow(order, (tx, l) => this.takeLocked(tx, l));
@@ -177,37 +182,84 @@ export class OrderPlacer {
     return inTransaction(this.db, async (tx) => {
       if (lockBudgetMs !== undefined) await tx.query(`SET LOCAL lock_timeout = ${Math.trunc(lockBudgetMs)}`);
       const prices = await take(tx, order.lines);
-      const orderId = await this.insertOrder(tx, order, prices, 'reserved');
-      if (orderId === null)
+      const created = await this.insertOrder(tx, order, prices, 'reserved');
+      if (created === null) {
         abort({
           kind: 'replay',
           orderId: (await this.findByKey(order.customerId, order.idempotencyKey as string, tx)) as number,
         });
-      return { kind: 'reserved', orderId: orderId as number };
+      }
+      return { kind: 'reserved', order: created as Order };
     });
   }
 
-  /** queued: record the order as pending for a worker; it wakes on the NOTIFY sent at commit. */
+  /**
+   * queued: one autocommit statement records the order as pending, with the
+   * prices of now, and NOTIFYs the workers at commit. Nothing is written when
+   * a product is unknown or the Idempotency-Key already names an order.
+   */
   private async enqueue(order: PlaceOrder & { lines: Line[] }): Promise<PlaceResult> {
-    return inTransaction(this.db, async (tx) => {
-      const { rows } = await tx.query<{ id: string; price: string }>({
-        name: 'order_prices',
-        text: 'SELECT id, price FROM products WHERE id = ANY($1::bigint[])',
-        values: [order.lines.map((l) => l.productId)],
-      });
-      const prices = new Map(rows.map((r) => [Number(r.id), r.price]));
-      for (const line of order.lines) {
-        if (!prices.has(line.productId)) abort({ kind: 'unknown_product', productId: line.productId });
-      }
-      const orderId = await this.insertOrder(tx, order, prices, 'pending');
-      if (orderId === null)
-        abort({
-          kind: 'replay',
-          orderId: (await this.findByKey(order.customerId, order.idempotencyKey as string, tx)) as number,
-        });
-      await tx.query("SELECT pg_notify('armazem_orders', '')");
-      return { kind: 'pending', orderId: orderId as number };
+    const ids = order.lines.map((l) => l.productId);
+    const { rows } = await this.db.query<OrderInsertRow & { found: string[] }>({
+      name: 'order_enqueue',
+      text: `WITH p AS (SELECT id, price FROM products WHERE id = ANY($3::bigint[])),
+                  x AS (SELECT x.id, x.quantity, p.price FROM unnest($3::bigint[], $4::integer[]) AS x(id, quantity) JOIN p ON p.id = x.id),
+                  o AS (
+                    INSERT INTO orders (customer_id, status, total, idempotency_key)
+                    SELECT $1, 'pending', (SELECT COALESCE(sum(quantity * price), 0) FROM x), $2
+                    WHERE (SELECT count(*) FROM p) = cardinality($3::bigint[])
+                    ON CONFLICT (customer_id, idempotency_key) DO NOTHING
+                    RETURNING ${ORDER_RETURNING}),
+                  i AS (INSERT INTO order_items (order_id, product_id, quantity, unit_price) SELECT o.id, x.id, x.quantity, x.price FROM o, x),
+                  n AS (SELECT pg_notify('armazem_orders', '') FROM o)
+             SELECT o.*, (SELECT array_agg(id::text) FROM p) AS found, (SELECT count(*) FROM n) AS notified
+             FROM (SELECT 1) AS one LEFT JOIN o ON true`,
+      values: [order.customerId, order.idempotencyKey ?? null, ids, order.lines.map((l) => l.quantity)],
     });
+    const row = rows[0] as OrderInsertRow & { found: string[] | null };
+    const found = new Set((row.found ?? []).map(Number));
+    const missing = ids.find((id) => !found.has(id));
+    if (missing !== undefined) return { kind: 'unknown_product', productId: missing };
+    if (row.id === null)
+      return {
+        kind: 'replay',
+        orderId: (await this.findByKey(order.customerId, order.idempotencyKey as string)) as number,
+      };
+    const prices = await this.pricesOf(ids);
+    return { kind: 'pending', order: toOrder(row, order, prices, 'pending') };
+  }
+
+  /** atomic, one product: take the stock and record the order in a single statement. */
+  private async reserveInOneStatement(
+    order: PlaceOrder & { lines: Line[] },
+    line: Line,
+  ): Promise<PlaceResult> {
+    const { rows } = await this.db.query<OrderInsertRow & { price: string }>({
+      name: 'order_reserve_one',
+      text: `WITH u AS (UPDATE products SET stock = stock - $2, version = version + 1 WHERE id = $1 AND stock >= $2 RETURNING id, price),
+                  o AS (
+                    INSERT INTO orders (customer_id, status, total, reserved_at, expires_at)
+                    SELECT $3, 'reserved', u.price * $2, now(), now() + make_interval(secs => $4) FROM u
+                    RETURNING ${ORDER_RETURNING}),
+                  i AS (INSERT INTO order_items (order_id, product_id, quantity, unit_price) SELECT o.id, u.id, $2, u.price FROM o, u)
+             SELECT o.*, u.price FROM u, o`,
+      values: [line.productId, line.quantity, order.customerId, this.config.ORDER_RESERVATION_TTL_SECONDS],
+    });
+    const row = rows[0];
+    if (!row) return this.whyNot(this.db, line);
+    return {
+      kind: 'reserved',
+      order: toOrder(row, order, new Map([[line.productId, row.price]]), 'reserved'),
+    };
+  }
+
+  private async pricesOf(ids: number[]): Promise<Map<number, string>> {
+    const { rows } = await this.db.query<{ id: string; price: string }>({
+      name: 'order_prices',
+      text: 'SELECT id, price FROM products WHERE id = ANY($1::bigint[])',
+      values: [ids],
+    });
+    return new Map(rows.map((r) => [Number(r.id), r.price]));
   }
 
   /** Inserts the order and its items; null when its Idempotency-Key already names an order. */
@@ -216,9 +268,9 @@ export class OrderPlacer {
     order: PlaceOrder & { lines: Line[] },
     prices: Map<number, string>,
     status: 'reserved' | 'pending',
-  ): Promise<number | null> {
+  ): Promise<Order | null> {
     const unitPrices = order.lines.map((l) => prices.get(l.productId) as string);
-    const { rows } = await tx.query<{ id: string }>({
+    const { rows } = await tx.query<OrderInsertRow>({
       name: `order_insert_${status}`,
       text: `WITH o AS (
                INSERT INTO orders (customer_id, status, total, idempotency_key, reserved_at, expires_at)
@@ -227,12 +279,12 @@ export class OrderPlacer {
                       CASE WHEN $2::text = 'reserved' THEN now() END,
                       CASE WHEN $2::text = 'reserved' THEN now() + make_interval(secs => $7) END
                ON CONFLICT (customer_id, idempotency_key) DO NOTHING
-               RETURNING id),
+               RETURNING ${ORDER_RETURNING}),
              i AS (
                INSERT INTO order_items (order_id, product_id, quantity, unit_price)
                SELECT o.id, x.product_id, x.quantity, x.unit_price
                FROM o, unnest($4::bigint[], $5::integer[], $6::numeric[]) AS x(product_id, quantity, unit_price))
-             SELECT id FROM o`,
+             SELECT * FROM o`,
       values: [
         order.customerId,
         status,
@@ -243,11 +295,11 @@ export class OrderPlacer {
         this.config.ORDER_RESERVATION_TTL_SECONDS,
       ],
     });
-    return rows[0] ? Number(rows[0].id) : null;
+    return rows[0] ? toOrder(rows[0], order, prices, status) : null;
   }
 
   /** Why a conditional take found no row: no such product, or not enough of it. */
-  private async whyNot(tx: pg.PoolClient, line: Line): Promise<PlaceResult> {
+  private async whyNot(tx: pg.Pool | pg.PoolClient, line: Line): Promise<PlaceResult> {
     const { rows } = await tx.query<{ stock: number }>({
       name: 'order_stock_of',
       text: 'SELECT stock FROM products WHERE id = $1',
@@ -270,4 +322,40 @@ export class OrderPlacer {
     });
     return rows[0] ? Number(rows[0].id) : null;
   }
+}
+
+const ORDER_RETURNING = 'id, total::text AS total, created_at, updated_at, reserved_at, expires_at';
+
+interface OrderInsertRow {
+  id: string;
+  total: string;
+  created_at: Date;
+  updated_at: Date;
+  reserved_at: Date | null;
+  expires_at: Date | null;
+}
+
+/** The order as just written, from what the INSERT returned: no second read. */
+function toOrder(
+  row: OrderInsertRow,
+  order: PlaceOrder & { lines: Line[] },
+  prices: Map<number, string>,
+  status: 'reserved' | 'pending',
+): Order {
+  return {
+    id: Number(row.id),
+    customerId: order.customerId,
+    status,
+    total: row.total,
+    items: order.lines.map((l) => ({
+      productId: l.productId,
+      quantity: l.quantity,
+      unitPrice: prices.get(l.productId) as string,
+    })),
+    rejectedProductId: null,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    reservedAt: row.reserved_at?.toISOString() ?? null,
+    expiresAt: row.expires_at?.toISOString() ?? null,
+  };
 }
