@@ -73,7 +73,7 @@ const Env = Type.Object({
   /** hybrid: how long a reservation may wait for row locks before the order goes to the queue (202). */
   ORDER_SYNC_BUDGET_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }),
   /** Reserved orders not paid within this are cancelled by the sweeper and their stock released. */
-  ORDER_RESERVATION_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 604_800, default: 900 }),
+  ORDER_RESERVATION_TTL: Type.Integer({ minimum: 1, maximum: 604_800, default: 900 }),
   /** optimistic: attempts before answering 409. */
   ORDER_OPTIMISTIC_RETRIES: Type.Integer({ minimum: 1, maximum: 1000, default: 30 }),
   /** Pending orders a worker reserves per transaction. */

@@ -216,7 +216,7 @@ describe('changing and cancelling', () => {
 
 describe('reservation expiry', () => {
   it('cancels reserved orders left unpaid past ORDER_RESERVATION_TTL and releases their stock', async () => {
-    const short = await startTestApp({ DATABASE_URL: ctx.db.url, ORDER_RESERVATION_TTL_SECONDS: '1' });
+    const short = await startTestApp({ DATABASE_URL: ctx.db.url, ORDER_RESERVATION_TTL: '1' });
     try {
       const s = await registerAndLogin(short);
       const p = await createProduct(short, { stock: 4 });

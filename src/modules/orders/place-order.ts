@@ -243,7 +243,7 @@ export class OrderPlacer {
                     RETURNING ${ORDER_RETURNING}),
                   i AS (INSERT INTO order_items (order_id, product_id, quantity, unit_price) SELECT o.id, u.id, $2, u.price FROM o, u)
              SELECT o.*, u.price FROM u, o`,
-      values: [line.productId, line.quantity, order.customerId, this.config.ORDER_RESERVATION_TTL_SECONDS],
+      values: [line.productId, line.quantity, order.customerId, this.config.ORDER_RESERVATION_TTL],
     });
     const row = rows[0];
     if (!row) return this.whyNot(this.db, line);
@@ -292,7 +292,7 @@ export class OrderPlacer {
         order.lines.map((l) => l.productId),
         order.lines.map((l) => l.quantity),
         unitPrices,
-        this.config.ORDER_RESERVATION_TTL_SECONDS,
+        this.config.ORDER_RESERVATION_TTL,
       ],
     });
     return rows[0] ? toOrder(rows[0], order, prices, status) : null;
