@@ -42,7 +42,10 @@ export async function siege(
     ...(o.headers ?? []).flatMap((h) => ['-H', h]),
     target,
   ];
-  console.log(`$ siege ${args.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`);
+  const shown = args
+    .map((a) => a.replace(/^(Authorization: Bearer ).+$/i, '$1***'))
+    .map((a) => (a.includes(' ') ? `'${a}'` : a));
+  console.log(`$ siege ${shown.join(' ')}`);
   const child = spawn('siege', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';

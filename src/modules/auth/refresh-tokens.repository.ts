@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { inTransaction } from '../../platform/database.ts';
 
 const hashToken = (token: string) => createHash('sha256').update(token).digest();
 
@@ -40,9 +41,7 @@ export class RefreshTokenRepository {
    * is a reuse. A reused token has leaked: the whole family is revoked.
    */
   async use(token: string): Promise<RotateResult> {
-    const client = await this.db.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.db, async (client) => {
       const { rows } = await client.query<{
         customer_id: string;
         family_id: string;
@@ -76,14 +75,8 @@ export class RefreshTokenRepository {
         });
         result = { ok: false, reason: 'reused' };
       }
-      await client.query('COMMIT');
       return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Logout: ends the token's whole family (a no-op for an unknown token). */

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Role } from '../../http/auth.ts';
+import { inTransaction } from '../../platform/database.ts';
 import type { Customer } from './customers.schemas.ts';
 
 interface CustomerRow {
@@ -112,9 +113,7 @@ export class CustomerRepository {
    * (orders, payments, transactions) keeps its integrity; ends every session.
    */
   async erase(id: number): Promise<boolean> {
-    const client = await this.db.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.db, async (client) => {
       const { rowCount } = await client.query({
         name: 'customer_erase',
         text: `UPDATE customers SET name = 'Deleted customer', email = 'deleted-' || id || '@invalid', password_hash = '!',
@@ -127,14 +126,8 @@ export class CustomerRepository {
         text: 'UPDATE refresh_tokens SET revoked_at = now() WHERE customer_id = $1 AND revoked_at IS NULL',
         values: [id],
       });
-      await client.query('COMMIT');
       return rowCount === 1;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Keyset pages in id order; `search` is LIKE-escaped by the caller. */

@@ -1,7 +1,8 @@
 import type pg from 'pg';
+import { inTransaction } from '../../platform/database.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { OrderRepository } from './orders.repository.ts';
-import { applyStockDeltas, inTransaction, lockProducts } from './stock.ts';
+import { applyStockDeltas, lockProducts } from './stock.ts';
 
 /**
  * The queued strategy's worker. Pending orders are the queue: durable (they

@@ -1,6 +1,7 @@
 import type pg from 'pg';
+import { inTransaction } from '../../platform/database.ts';
 import type { Order, OrderStatus } from './orders.schemas.ts';
-import { applyStockDeltas, inTransaction, lockProducts, releaseStock } from './stock.ts';
+import { applyStockDeltas, lockProducts, releaseStock } from './stock.ts';
 
 interface OrderRow {
   id: string;
@@ -39,6 +40,16 @@ function toOrder(r: OrderRow): Order {
     reservedAt: r.reserved_at?.toISOString() ?? null,
     expiresAt: r.expires_at?.toISOString() ?? null,
   };
+}
+
+/** Locks an order's row (every change to an order starts here) and returns its status. */
+async function lockStatus(tx: pg.PoolClient, id: number): Promise<OrderStatus | undefined> {
+  const { rows } = await tx.query<{ status: OrderStatus }>({
+    name: 'order_lock',
+    text: 'SELECT status FROM orders WHERE id = $1 FOR UPDATE',
+    values: [id],
+  });
+  return rows[0]?.status;
 }
 
 export type ChangeResult =
@@ -101,12 +112,7 @@ export class OrderRepository {
    */
   async cancel(id: number): Promise<CancelResult> {
     return inTransaction(this.db, async (tx) => {
-      const { rows } = await tx.query<{ status: OrderStatus }>({
-        name: 'order_lock',
-        text: 'SELECT status FROM orders WHERE id = $1 FOR UPDATE',
-        values: [id],
-      });
-      const status = rows[0]?.status;
+      const status = await lockStatus(tx, id);
       if (!status) return { kind: 'not_found' as const };
       if (status === 'cancelled')
         return { kind: 'cancelled' as const, order: (await this.findById(id, tx)) as Order };
@@ -127,12 +133,7 @@ export class OrderRepository {
     wanted: Array<{ productId: number; quantity: number }>,
   ): Promise<ChangeResult> {
     return inTransaction(this.db, async (tx) => {
-      const { rows } = await tx.query<{ status: OrderStatus }>({
-        name: 'order_lock',
-        text: 'SELECT status FROM orders WHERE id = $1 FOR UPDATE',
-        values: [id],
-      });
-      const status = rows[0]?.status;
+      const status = await lockStatus(tx, id);
       if (!status) return { kind: 'not_found' as const };
       if (status !== 'reserved') return { kind: 'not_reserved' as const, status };
       const { rows: items } = await tx.query<{ product_id: string; quantity: number }>({

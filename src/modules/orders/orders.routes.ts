@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app.ts';
 import { AppError, ERRORS } from '../../errors.ts';
-import { assertOwnerOrAdmin, authenticate, BEARER, requireAdmin } from '../../http/auth.ts';
+import { assertOwnerOrAdmin, authenticate, BEARER, type Principal, requireAdmin } from '../../http/auth.ts';
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
 import type { OrderRepository } from './orders.repository.ts';
@@ -47,6 +47,14 @@ function sendOrder(reply: FastifyReply, order: Order, queued: boolean): FastifyR
 }
 
 export function orderRoutes(app: AppInstance, { orders, placer }: OrdersDeps): void {
+  /** The order, if it exists and the caller may see it (its owner or an admin); 404 otherwise. */
+  const ownedOrder = async (user: Principal, id: number): Promise<Order> => {
+    const order = await orders.findById(id);
+    if (!order) throw ERRORS.notFound('order', id);
+    assertOwnerOrAdmin(user, order.customerId, 'order', id);
+    return order;
+  };
+
   app.register(async (owned: AppInstance) => {
     owned.addHook('onRequest', authenticate);
 
@@ -114,10 +122,7 @@ export function orderRoutes(app: AppInstance, { orders, placer }: OrdersDeps): v
         },
       },
       async (request) => {
-        const order = await orders.findById(request.params.id);
-        if (!order) throw ERRORS.notFound('order', request.params.id);
-        assertOwnerOrAdmin(request.user, order.customerId, 'order', order.id);
-        return order;
+        return ownedOrder(request.user, request.params.id);
       },
     );
 
@@ -164,9 +169,7 @@ export function orderRoutes(app: AppInstance, { orders, placer }: OrdersDeps): v
       },
       async (request) => {
         const id = request.params.id;
-        const existing = await orders.findById(id);
-        if (!existing) throw ERRORS.notFound('order', id);
-        assertOwnerOrAdmin(request.user, existing.customerId, 'order', id);
+        await ownedOrder(request.user, id);
         const { items } = request.body;
         const indexOf = (productId: number) => items.findIndex((i) => i.productId === productId);
         const result = await orders.changeQuantities(id, items);
@@ -211,9 +214,7 @@ export function orderRoutes(app: AppInstance, { orders, placer }: OrdersDeps): v
       },
       async (request) => {
         const id = request.params.id;
-        const existing = await orders.findById(id);
-        if (!existing) throw ERRORS.notFound('order', id);
-        assertOwnerOrAdmin(request.user, existing.customerId, 'order', id);
+        await ownedOrder(request.user, id);
         const result = await orders.cancel(id);
         if (result.kind === 'not_found') throw ERRORS.notFound('order', id);
         if (result.kind === 'final')

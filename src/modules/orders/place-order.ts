@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import type { Config } from '../../config.ts';
+import { inTransaction } from '../../platform/database.ts';
 import type { Order } from './orders.schemas.ts';
-import { inTransaction, type Line, lockProducts, mergeLines } from './stock.ts';
+import { type Line, lockProducts, mergeLines } from './stock.ts';
 
 export type Strategy = Config['ORDER_CONCURRENCY'];
 

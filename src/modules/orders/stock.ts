@@ -54,23 +54,3 @@ export async function releaseStock(tx: pg.PoolClient, orderIds: number[]): Promi
   await lockProducts(tx, [...deltas.keys()]);
   await applyStockDeltas(tx, deltas);
 }
-
-/** Runs `fn` in a transaction on one pooled connection. */
-export async function inTransaction<T>(
-  pool: pg.Pool,
-  fn: (tx: pg.PoolClient) => Promise<T>,
-  begin = 'BEGIN',
-): Promise<T> {
-  const tx = await pool.connect();
-  try {
-    await tx.query(begin);
-    const result = await fn(tx);
-    await tx.query('COMMIT');
-    return result;
-  } catch (err) {
-    await tx.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    tx.release();
-  }
-}
