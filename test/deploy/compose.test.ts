@@ -80,7 +80,7 @@ describe('docker-compose.yml', () => {
       const members = Object.fromEntries(inProfile(profile));
       const by = (pred: (s: Service) => boolean) => Object.entries(members).filter(([, s]) => pred(s));
       const [[nginxName, nginx] = []] = by((s) => s.image?.startsWith('nginx') ?? false);
-      const apis = by((s) => s.build === '.');
+      const apis = by((s) => s.build === '.' && s.command === undefined);
       const [[pgName, postgres] = []] = by((s) => s.image?.startsWith('postgres:17') ?? false);
       const [[redisName, redis] = []] = by((s) => s.image?.startsWith('redis:7') ?? false);
       expect(nginx && postgres && redis).toBeTruthy();
@@ -96,6 +96,10 @@ describe('docker-compose.yml', () => {
       for (const [name] of apis)
         expect(nginx?.environment?.ARMAZEM_UPSTREAMS).toContain(`server ${name}:3000`);
       expect(nginxName).toBeDefined();
+      if (profile === 'store') {
+        const [[, worker] = []] = by((s) => s.command?.[0] === 'src/entrypoints/worker.ts');
+        expect(worker?.depends_on?.[pgName as string]?.condition).toBe('service_healthy');
+      }
       expect(postgres?.healthcheck?.test).toContain('pg_isready');
       expect(redis?.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);
       expect(redis?.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']));
