@@ -56,6 +56,18 @@ describe('npm start with no DATABASE_URL (embedded PGlite, in-process cache)', (
       services: Array<{ kind: string; version: string }>;
     };
     expect(services.services.map((s) => s.kind)).toEqual(['embedded', 'memory']);
+    // Orders on the embedded database: one connection shared by requests and the in-process worker.
+    const ordered = await fetch(`${base}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth },
+      body: JSON.stringify({ items: [{ productId: id, quantity: 2 }] }),
+    });
+    expect(ordered.status).toBe(201);
+    expect(((await ordered.json()) as { total: string }).total).toBe('13.80');
+    const check = (await (await fetch(`${base}/admin/stock-check`, { headers: auth })).json()) as {
+      ok: boolean;
+    };
+    expect(check.ok).toBe(true);
 
     const intruder = startProcess('src/entrypoints/api.ts', {
       PORT: String(await freePort()),
