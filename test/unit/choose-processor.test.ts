@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import {
+  chooseProcessor,
+  type DecisionInput,
+  type ProcessorView,
+} from '../../src/modules/payments/choose-processor.ts';
+
+const healthy: ProcessorView = { health: { failing: false, minResponseTime: 5 }, breaker: 'closed' };
+const failing: ProcessorView = { health: { failing: true, minResponseTime: 0 }, breaker: 'closed' };
+const slow: ProcessorView = { health: { failing: false, minResponseTime: 5000 }, breaker: 'closed' };
+const open: ProcessorView = { health: { failing: false, minResponseTime: 5 }, breaker: 'open' };
+const halfOpen: ProcessorView = { ...healthy, breaker: 'half-open' };
+const unknown: ProcessorView = { health: null, breaker: 'closed' };
+
+const base = { maxWaitMs: 2000, maxResponseTimeMs: 1000 };
+
+describe('chooseProcessor', () => {
+  it.each<[string, Partial<DecisionInput>, ReturnType<typeof chooseProcessor>]>([
+    [
+      'both healthy → the cheaper default',
+      { default: healthy, fallback: healthy, oldestWaitMs: 0 },
+      { use: 'default' },
+    ],
+    [
+      'default healthy, fallback failing → default',
+      { default: healthy, fallback: failing, oldestWaitMs: 0 },
+      { use: 'default' },
+    ],
+    [
+      'default health unknown → default (it may well be fine)',
+      { default: unknown, fallback: healthy, oldestWaitMs: 0 },
+      { use: 'default' },
+    ],
+    [
+      'default half-open → default (a trial call)',
+      { default: halfOpen, fallback: healthy, oldestWaitMs: 5000 },
+      { use: 'default' },
+    ],
+    [
+      'default failing, payments fresh → wait for the cheaper one',
+      { default: failing, fallback: healthy, oldestWaitMs: 100 },
+      { wait: true, retryInMs: 250 },
+    ],
+    [
+      'default failing, a payment waited past the budget → fallback',
+      { default: failing, fallback: healthy, oldestWaitMs: 2000 },
+      { use: 'fallback' },
+    ],
+    [
+      'default breaker open, waited past the budget → fallback',
+      { default: open, fallback: healthy, oldestWaitMs: 3000 },
+      { use: 'fallback' },
+    ],
+    [
+      'default too slow, waited past the budget → fallback',
+      { default: slow, fallback: healthy, oldestWaitMs: 3000 },
+      { use: 'fallback' },
+    ],
+    [
+      'both failing → wait, however long',
+      { default: failing, fallback: failing, oldestWaitMs: 60_000 },
+      { wait: true, retryInMs: 10 },
+    ],
+    [
+      'default failing, fallback open → wait',
+      { default: failing, fallback: open, oldestWaitMs: 60_000 },
+      { wait: true, retryInMs: 10 },
+    ],
+    [
+      'near the budget → look again when it runs out',
+      { default: failing, fallback: healthy, oldestWaitMs: 1950 },
+      { wait: true, retryInMs: 50 },
+    ],
+  ])('%s', (_, partial, expected) => {
+    expect(
+      chooseProcessor({ ...base, default: healthy, fallback: healthy, oldestWaitMs: 0, ...partial }),
+    ).toEqual(expected);
+  });
+});
