@@ -31,7 +31,7 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
   const app = Fastify({
     loggerInstance: deps.log,
     genReqId: requestIdFor,
-    logController: new OneLinePerRequest(),
+    logController: new OneLinePerRequest(deps.metrics),
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
     return503OnClosing: true,
     trustProxy: trustProxy(deps.config.TRUST_PROXY),

@@ -11,6 +11,7 @@ import { OrderPlacer } from './modules/orders/place-order.ts';
 import { type Database, openDatabase } from './platform/database.ts';
 import { type KeyValueStore, openKeyValueStore } from './platform/kv.ts';
 import type { Logger } from './platform/logger.ts';
+import { Metrics } from './platform/metrics.ts';
 
 /** Everything an entry point needs, wired by hand: no container. */
 export interface Deps {
@@ -24,6 +25,7 @@ export interface Deps {
   refreshTokens: RefreshTokenRepository;
   orders: OrderRepository;
   placer: OrderPlacer;
+  metrics: Metrics;
   /** Signs access tokens: JWT_SECRET, or in development a fallback (see jwtSecret). */
   jwtSecret: string;
   close(): Promise<void>;
@@ -78,20 +80,39 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
       'REDIS_URL is not set: the cache is per process, so several instances would not see each other’s writes',
     );
   }
+  const metrics = new Metrics();
+  metrics.gauge('db_pool_connections', 'Database pool connections by state', ['state'], async () => [
+    { labels: { state: 'total' }, value: db.pool.totalCount },
+    { labels: { state: 'idle' }, value: db.pool.idleCount },
+    { labels: { state: 'waiting' }, value: db.pool.waitingCount },
+  ]);
+  const orders = new OrderRepository(db.pool);
+  metrics.gauge('order_queue_depth', 'Orders waiting for a worker (queued strategy)', [], async () => [
+    { value: (await orders.queueStats()).depth },
+  ]);
+  metrics.gauge(
+    'order_queue_oldest_age_seconds',
+    'Age of the oldest order waiting for a worker',
+    [],
+    async () => [{ value: (await orders.queueStats()).oldestAgeSeconds }],
+  );
   return {
     config,
     log,
     version: VERSION,
+    metrics,
     customers: new CustomerRepository(db.pool),
     refreshTokens: new RefreshTokenRepository(db.pool, config.REFRESH_TOKEN_TTL_SECONDS),
-    orders: new OrderRepository(db.pool),
+    orders,
     placer: new OrderPlacer(db.pool, config),
     jwtSecret: jwtSecret(config, log),
     db,
     kv,
     catalog: {
       repository: new CatalogRepository(db.pool),
-      cache: new CatalogCache(kv, config.CACHE_TTL_SECONDS, config.CACHE_ENABLED, log),
+      cache: new CatalogCache(kv, config.CACHE_TTL_SECONDS, config.CACHE_ENABLED, log, (result) =>
+        metrics.cacheRequests.inc({ result }),
+      ),
     },
     async close() {
       await kv.close();

@@ -1,12 +1,17 @@
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import type { Metrics } from '../platform/metrics.ts';
 
 /**
  * One log line per request, written when it completes, with the request id.
- * Routes declared with `logLevel: 'warn'` (health, ping) stay out of the log.
+ * Routes declared with `logLevel: 'warn'` (health, ping) stay out of the log;
+ * every request's duration goes to the HTTP histogram.
  */
 export class OneLinePerRequest extends LogController {
-  constructor() {
+  private readonly metrics: Metrics;
+
+  constructor(metrics: Metrics) {
     super({ requestIdLogLabel: 'requestId' });
+    this.metrics = metrics;
   }
 
   override incomingRequest(): void {}
@@ -22,6 +27,15 @@ export class OneLinePerRequest extends LogController {
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 100) / 100,
     };
+    // Observed here, where every request ends anyway, rather than in one more hook.
+    this.metrics.httpDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
     else reply.log.info(line, 'request completed');
   }

@@ -35,12 +35,20 @@ export class CatalogCache {
   private readonly ttlSeconds: number;
   readonly enabled: boolean;
   private readonly log: Logger;
+  private readonly onLookup: (result: 'hit' | 'miss') => void;
 
-  constructor(kv: KeyValueStore, ttlSeconds: number, enabled: boolean, log: Logger) {
+  constructor(
+    kv: KeyValueStore,
+    ttlSeconds: number,
+    enabled: boolean,
+    log: Logger,
+    onLookup: (result: 'hit' | 'miss') => void = () => {},
+  ) {
     this.kv = kv;
     this.ttlSeconds = ttlSeconds;
     this.enabled = enabled;
     this.log = log;
+    this.onLookup = onLookup;
     kv.onReconnect(() => this.afterReconnect());
   }
 
@@ -109,9 +117,11 @@ export class CatalogCache {
       stored[version.length] === '|'
     ) {
       this.count(HITS);
+      this.onLookup('hit');
       return { hit: true, body: stored.slice(version.length + 1) };
     }
     this.count(MISSES);
+    this.onLookup('miss');
     return { hit: false, version };
   }
 

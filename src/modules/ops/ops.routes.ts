@@ -4,10 +4,12 @@ import type { Config } from '../../config.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
 import type { Database } from '../../platform/database.ts';
 import type { KeyValueStore } from '../../platform/kv.ts';
+import type { Metrics } from '../../platform/metrics.ts';
 import type { CatalogCache } from '../catalog/catalog.cache.ts';
 import type { CatalogRepository } from '../catalog/catalog.repository.ts';
 
 export interface OpsDeps {
+  metrics: Metrics;
   config: Config;
   version: string;
   db: Database;
@@ -235,6 +237,13 @@ export function opsRoutes(app: AppInstance, deps: OpsDeps): void {
         },
       };
     },
+  );
+
+  app.get(
+    '/metrics',
+    { logLevel: 'warn', schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: false } },
+    async (_request, reply) =>
+      reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
   app.get(

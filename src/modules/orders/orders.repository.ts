@@ -178,6 +178,15 @@ export class OrderRepository {
     });
   }
 
+  /** The queue's depth and its oldest order's age, for metrics. */
+  async queueStats(): Promise<{ depth: number; oldestAgeSeconds: number }> {
+    const { rows } = await this.db.query<{ depth: string; age: number | null }>({
+      name: 'order_queue_stats',
+      text: "SELECT count(*) AS depth, extract(epoch FROM now() - min(created_at))::float8 AS age FROM orders WHERE status = 'pending'",
+    });
+    return { depth: Number(rows[0]?.depth ?? 0), oldestAgeSeconds: rows[0]?.age ?? 0 };
+  }
+
   /** Cancels reserved orders past their expiry, releasing their stock; returns how many. */
   async sweepExpired(batch = 500): Promise<number> {
     return inTransaction(this.db, async (tx) => {

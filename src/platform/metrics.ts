@@ -1,0 +1,53 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Prometheus metrics, one registry per process (per app in tests). Values
+ * that live elsewhere (pool sizes, queue depth) are read when scraped.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    // From 0.5 ms: cached reads answer in well under a millisecond.
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly cacheRequests = new Counter({
+    name: 'catalog_cache_requests_total',
+    help: 'Catalog cache lookups by result',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** A gauge computed at scrape time; a failing reader leaves the gauge out of that scrape. */
+  gauge(
+    name: string,
+    help: string,
+    labelNames: string[],
+    read: () => Promise<Array<{ labels?: Record<string, string>; value: number }>>,
+  ): void {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        try {
+          for (const { labels, value } of await read()) {
+            if (labels) this.set(labels, value);
+            else this.set(value);
+          }
+        } catch {
+          // The dependency is down; /health says so.
+        }
+      },
+    });
+  }
+}
