@@ -17,6 +17,7 @@ import { catalogRoutes } from './modules/catalog/catalog.routes.ts';
 import { customerRoutes } from './modules/customers/customers.routes.ts';
 import { opsRoutes } from './modules/ops/ops.routes.ts';
 import { orderRoutes } from './modules/orders/orders.routes.ts';
+import { paymentRoutes } from './modules/payments/payments.routes.ts';
 
 export type AppInstance = FastifyInstance<
   Server,
@@ -68,6 +69,7 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
   customerRoutes(app, deps);
   authRoutes(app, deps);
   orderRoutes(app, deps);
+  paymentRoutes(app, deps);
   return app;
 }
 

@@ -81,6 +81,17 @@ const Env = Type.Object({
   /** Run the queue worker and sweeper inside the API process (default: only in the embedded mode). */
   WORKER_IN_PROCESS: Type.Optional(Type.Boolean()),
 
+  PAYMENT_PROCESSOR_URL_DEFAULT: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8001' }),
+  PAYMENT_PROCESSOR_URL_FALLBACK: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8002' }),
+  /** A processor call without an answer by then is ambiguous, and retried on the same processor. */
+  PAYMENT_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 2000 }),
+  /** A payment the default processor cannot take goes to the fallback after waiting this long. */
+  PAYMENT_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 3000 }),
+  /** Payments a worker claims per round. */
+  PAYMENT_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
+  /** Lets anyone call POST /purge-payments (test runs); otherwise admins only. */
+  PAYMENTS_PURGE_ENABLED: Type.Boolean({ default: false }),
+
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
 });

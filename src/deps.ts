@@ -8,6 +8,8 @@ import { CatalogRepository } from './modules/catalog/catalog.repository.ts';
 import { CustomerRepository } from './modules/customers/customers.repository.ts';
 import { OrderRepository } from './modules/orders/orders.repository.ts';
 import { OrderPlacer } from './modules/orders/place-order.ts';
+import { PaymentRepository } from './modules/payments/payments.repository.ts';
+import { ProcessorClient } from './modules/payments/processor-client.ts';
 import { type Database, openDatabase } from './platform/database.ts';
 import { type KeyValueStore, openKeyValueStore } from './platform/kv.ts';
 import type { Logger } from './platform/logger.ts';
@@ -25,6 +27,8 @@ export interface Deps {
   refreshTokens: RefreshTokenRepository;
   orders: OrderRepository;
   placer: OrderPlacer;
+  payments: PaymentRepository;
+  processors: { default: ProcessorClient; fallback: ProcessorClient };
   metrics: Metrics;
   /** Signs access tokens: JWT_SECRET, or in development a fallback (see jwtSecret). */
   jwtSecret: string;
@@ -81,6 +85,14 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     );
   }
   const metrics = new Metrics();
+  const processors = {
+    default: new ProcessorClient('default', config.PAYMENT_PROCESSOR_URL_DEFAULT, config.PAYMENT_TIMEOUT_MS),
+    fallback: new ProcessorClient(
+      'fallback',
+      config.PAYMENT_PROCESSOR_URL_FALLBACK,
+      config.PAYMENT_TIMEOUT_MS,
+    ),
+  };
   metrics.gauge('db_pool_connections', 'Database pool connections by state', ['state'], async () => [
     { labels: { state: 'total' }, value: db.pool.totalCount },
     { labels: { state: 'idle' }, value: db.pool.idleCount },
@@ -105,6 +117,8 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     refreshTokens: new RefreshTokenRepository(db.pool, config.REFRESH_TOKEN_TTL_SECONDS),
     orders,
     placer: new OrderPlacer(db.pool, config),
+    payments: new PaymentRepository(db.pool),
+    processors,
     jwtSecret: jwtSecret(config, log),
     db,
     kv,
@@ -115,6 +129,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
       ),
     },
     async close() {
+      await Promise.all([processors.default.close(), processors.fallback.close()]);
       await kv.close();
       await db.close();
     },

@@ -3,6 +3,7 @@ import { buildApp } from '../app.ts';
 import { createDeps, describeBackends } from '../deps.ts';
 import { ensureAdmin } from '../modules/customers/ensure-admin.ts';
 import { createOrderWorker } from '../modules/orders/create-worker.ts';
+import { createPaymentWorker } from '../modules/payments/create-worker.ts';
 import { createLogger } from '../platform/logger.ts';
 import { migrate } from '../platform/migrations.ts';
 import { loadConfigOrExit } from './load-config.ts';
@@ -17,9 +18,11 @@ if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD)
   await ensureAdmin(deps.customers, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, log);
 const app = await buildApp(deps);
 // The embedded single process runs the order worker too; deployments run it as its own role.
-const worker = (config.WORKER_IN_PROCESS ?? !config.DATABASE_URL) ? createOrderWorker(deps) : null;
+const inProcess = config.WORKER_IN_PROCESS ?? !config.DATABASE_URL;
+const worker = inProcess ? createOrderWorker(deps) : null;
+const paymentWorker = inProcess ? createPaymentWorker(deps) : null;
 app.addHook('onClose', async () => {
-  await worker?.stop();
+  await Promise.all([worker?.stop(), paymentWorker?.stop()]);
   await deps.close();
 });
 
@@ -33,5 +36,6 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) =>
 });
 
 await worker?.start();
+await paymentWorker?.start();
 await app.listen({ host: config.HOST, port: config.PORT });
 log.flush();

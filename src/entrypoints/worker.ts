@@ -1,18 +1,21 @@
 import closeWithGrace from 'close-with-grace';
 import { createDeps } from '../deps.ts';
 import { createOrderWorker } from '../modules/orders/create-worker.ts';
+import { createPaymentWorker } from '../modules/payments/create-worker.ts';
 import { createLogger } from '../platform/logger.ts';
 import { migrate } from '../platform/migrations.ts';
 import { loadConfigOrExit } from './load-config.ts';
 
-// The worker role: reserves queued orders and cancels expired reservations.
+// The worker role: reserves queued orders, cancels expired reservations, takes payments to the processors.
 const config = loadConfigOrExit();
 const log = createLogger(config);
 log.info({ instance: config.INSTANCE_ID }, 'armazem worker starting');
 const deps = await createDeps(config, log);
 if (config.MIGRATE_ON_START) await migrate(deps.db.pool, log);
 const worker = createOrderWorker(deps);
+const payments = createPaymentWorker(deps);
 await worker.start();
+await payments.start();
 log.info('worker ready');
 log.flush();
 
@@ -20,7 +23,7 @@ log.flush();
 closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
   if (err) log.error({ err }, 'fatal error; shutting down');
   else log.info({ signal }, 'worker shutting down');
-  await worker.stop();
+  await Promise.all([worker.stop(), payments.stop()]);
   await deps.close();
   log.info('stopped');
   log.flush();

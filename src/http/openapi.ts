@@ -22,6 +22,10 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
         { name: 'customers', description: 'Registration, my account; listing for admins' },
         { name: 'auth', description: 'Login, rotating refresh tokens, logout' },
         { name: 'orders', description: 'Orders that never oversell: reserve, change, cancel' },
+        {
+          name: 'payments',
+          description: 'Payments routed between two processors (Rinha de Backend 2025 contract)',
+        },
         { name: 'operations', description: 'Health, status and diagnostics' },
       ],
     },

@@ -17,6 +17,8 @@ export interface KeyValueStore {
   mget(keys: string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   incr(key: string): Promise<number>;
+  /** SET NX with a TTL: true when this call set it (a lease won). */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Deletes the keys matching a glob pattern (`*` wildcard); returns how many. */
   deleteMatching(pattern: string): Promise<number>;
   /** Round-trip time in ms; throws when unreachable. */
@@ -125,6 +127,9 @@ class RedisStore implements KeyValueStore {
   incr(key: string) {
     return this.redis.incr(key);
   }
+  async setIfAbsent(key: string, value: string, ttlMs: number) {
+    return (await this.redis.set(key, value, 'PX', ttlMs, 'NX')) === 'OK';
+  }
   async deleteMatching(pattern: string): Promise<number> {
     let deleted = 0;
     let cursor = '0';
@@ -208,6 +213,11 @@ export class MemoryStore implements KeyValueStore {
   }
   async set(key: string, value: string, ttlSeconds: number) {
     this.write(key, value, ttlSeconds);
+  }
+  async setIfAbsent(key: string, value: string, ttlMs: number) {
+    if (this.read(key) !== null) return false;
+    this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
+    return true;
   }
   async incr(key: string) {
     const next = Number(this.read(key) ?? '0') + 1;

@@ -21,6 +21,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly payments = new Counter({
+    name: 'payments_processor_calls_total',
+    help: 'Calls to the payment processors by processor and outcome',
+    labelNames: ['processor', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -106,13 +106,19 @@ describe('operations routes', () => {
 
 describe('GET /metrics', () => {
   it('exposes Prometheus metrics: HTTP latency by route, cache lookups, the database pool, the order queue', async () => {
-    const created = await ctx.t.asAdmin({ method: 'POST', url: '/products', ...json({ name: 'Medido', price: '1.00', stock: 1, category: 'metricas' }) });
+    const created = await ctx.t.asAdmin({
+      method: 'POST',
+      url: '/products',
+      ...json({ name: 'Medido', price: '1.00', stock: 1, category: 'metricas' }),
+    });
     await get(`/products/${created.json().id}`);
     await get(`/products/${created.json().id}`);
     const res = await get('/metrics');
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
-    expect(res.body).toMatch(/http_request_duration_seconds_bucket\{le="0.001",method="GET",route="\/products\/:id",status="200"\}/);
+    expect(res.body).toMatch(
+      /http_request_duration_seconds_bucket\{le="0.001",method="GET",route="\/products\/:id",status="200"\}/,
+    );
     expect(res.body).toMatch(/catalog_cache_requests_total\{result="miss"\} [1-9]/);
     expect(res.body).toMatch(/db_pool_connections\{state="total"\} [1-9]/);
     expect(res.body).toMatch(/^order_queue_depth 0$/m);

@@ -9,12 +9,16 @@ const DECIMAL_RE = new RegExp(DECIMAL_PATTERN);
  * it. A JSON number is accepted on input when its shortest text form is an
  * exact decimal with at most 2 places (19.9 → "19.90"); 19.999 is refused.
  */
-export function parseMoney(input: string | number, field: string): string {
+export function parseMoney(input: string | number, field: string, integerDigits = 10): string {
   const text = typeof input === 'number' ? numberText(input) : input;
-  if (text === null || !DECIMAL_RE.test(text)) {
+  const re =
+    integerDigits === 10
+      ? DECIMAL_RE
+      : new RegExp(`^(0|[1-9][0-9]{0,${integerDigits - 1}})(\\.[0-9]{1,2})?$`);
+  if (text === null || !re.test(text)) {
     throw ERRORS.invalidField(
       field,
-      'must be a decimal ≥ 0 with at most 2 decimal places and 10 integer digits, e.g. "19.90"',
+      `must be a decimal ≥ 0 with at most 2 decimal places and ${integerDigits} integer digits, e.g. "19.90"`,
     );
   }
   const [int = '0', frac = ''] = text.split('.');

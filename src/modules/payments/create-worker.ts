@@ -1,0 +1,22 @@
+import type { Deps } from '../../deps.ts';
+import { HealthMonitor } from './health-monitor.ts';
+import { PaymentWorker } from './payment-worker.ts';
+
+export function createPaymentWorker(deps: Deps): PaymentWorker {
+  const clients = [deps.processors.default, deps.processors.fallback];
+  return new PaymentWorker(
+    deps.db.pool,
+    deps.payments,
+    clients,
+    new HealthMonitor(deps.kv, clients, deps.config.INSTANCE_ID, deps.log),
+    deps.metrics,
+    deps.log,
+    {
+      batch: deps.config.PAYMENT_BATCH,
+      timeoutMs: deps.config.PAYMENT_TIMEOUT_MS,
+      maxWaitMs: deps.config.PAYMENT_MAX_WAIT_MS,
+      // The embedded database has one connection: a LISTEN would hold it; poll instead.
+      listen: deps.db.kind === 'postgres',
+    },
+  );
+}

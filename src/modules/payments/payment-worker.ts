@@ -1,0 +1,155 @@
+import type pg from 'pg';
+import type { Logger } from '../../platform/logger.ts';
+import type { Metrics } from '../../platform/metrics.ts';
+import { chooseProcessor } from './choose-processor.ts';
+import { afterCall, type BreakerConfig, type BreakerState, breakerAt, CLOSED } from './circuit-breaker.ts';
+import type { HealthMonitor } from './health-monitor.ts';
+import type { PaymentRepository } from './payments.repository.ts';
+import type { CallOutcome, ProcessorClient, ProcessorName } from './processor-client.ts';
+
+export interface PaymentWorkerOptions {
+  batch: number;
+  timeoutMs: number;
+  maxWaitMs: number;
+  /** LISTEN on a dedicated connection (not in the single-connection embedded mode). */
+  listen: boolean;
+}
+
+const BREAKER: BreakerConfig = { threshold: 5, openMs: 1000 };
+
+/**
+ * A pinned payment's earlier call went unanswered: asking again with the same
+ * short budget would time out again while the processor stays slow, and the
+ * payment would never settle. Each retry doubles the wait, up to 10 s.
+ */
+export function callTimeoutMs(baseMs: number, attempts: number, pinnedBefore: boolean): number {
+  return pinnedBefore ? Math.min(10_000, baseMs * 2 ** Math.min(attempts, 6)) : baseMs;
+}
+
+/** Jittered exponential backoff for a payment's next attempt, 25 ms … 2 s. */
+export function backoffMs(attempt: number, random = Math.random): number {
+  const ceiling = Math.min(2000, 25 * 2 ** Math.min(attempt, 10));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/**
+ * Takes accepted payments to the processors: claims and pins a batch (see
+ * PaymentRepository.claim), calls the processors concurrently, records the
+ * outcomes, feeds the circuit breakers. Payments are never dropped: a
+ * payment nobody can take now is tried again later.
+ */
+export class PaymentWorker {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private listener: pg.PoolClient | null = null;
+  private readonly breakers = new Map<ProcessorName, BreakerState>([
+    ['default', CLOSED],
+    ['fallback', CLOSED],
+  ]);
+  private readonly db: pg.Pool;
+  private readonly payments: PaymentRepository;
+  private readonly clients: Map<ProcessorName, ProcessorClient>;
+  private readonly health: HealthMonitor;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+  private readonly opts: PaymentWorkerOptions;
+
+  constructor(
+    db: pg.Pool,
+    payments: PaymentRepository,
+    clients: ProcessorClient[],
+    health: HealthMonitor,
+    metrics: Metrics,
+    log: Logger,
+    opts: PaymentWorkerOptions,
+  ) {
+    this.db = db;
+    this.payments = payments;
+    this.clients = new Map(clients.map((c) => [c.name, c]));
+    this.health = health;
+    this.metrics = metrics;
+    this.log = log;
+    this.opts = opts;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    this.health.start();
+    if (this.opts.listen) {
+      this.listener = await this.db.connect();
+      this.listener.on('notification', () => this.wake?.());
+      await this.listener.query('LISTEN armazem_payments');
+    }
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    this.health.stop();
+    if (this.listener) {
+      await this.listener.query('UNLISTEN *').catch(() => {});
+      this.listener.release();
+    }
+  }
+
+  /** One round: claim, call, record. Returns how many payments it handled. */
+  async round(): Promise<number> {
+    const now = Date.now();
+    const view = (name: ProcessorName) => ({
+      health: this.health.health(name),
+      breaker: breakerAt(this.breakers.get(name) ?? CLOSED, now, BREAKER).state,
+    });
+    const claimed = await this.payments.claim(this.opts.batch, this.opts.timeoutMs + 5000, (waitedMs) =>
+      chooseProcessor({
+        default: view('default'),
+        fallback: view('fallback'),
+        oldestWaitMs: waitedMs,
+        maxWaitMs: this.opts.maxWaitMs,
+        maxResponseTimeMs: this.opts.timeoutMs,
+      }),
+    );
+    if (claimed.length === 0) return 0;
+    const outcomes = await Promise.all(
+      claimed.map(async (c) => {
+        const client = this.clients.get(c.processor) as ProcessorClient;
+        const timeout = callTimeoutMs(this.opts.timeoutMs, c.attempts, c.pinnedBefore);
+        const outcome: CallOutcome = await client.pay(c.correlationId, c.amount, c.requestedAt, timeout);
+        this.breakers.set(
+          c.processor,
+          afterCall(
+            this.breakers.get(c.processor) ?? CLOSED,
+            outcome === 'accepted' || outcome === 'duplicate' ? 'success' : 'failure',
+            Date.now(),
+            BREAKER,
+          ),
+        );
+        this.metrics.payments.inc({ processor: c.processor, outcome });
+        return { claimed: c, outcome, retryInMs: backoffMs(c.attempts) };
+      }),
+    );
+    await this.payments.record(outcomes);
+    return claimed.length;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        if ((await this.round()) > 0) continue;
+      } catch (err) {
+        this.log.error({ err }, 'payment round failed; retrying');
+      }
+      await new Promise<void>((resolve) => {
+        // Short: a payment that waits for the default must be looked at again soon.
+        const timer = setTimeout(resolve, 25);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = null;
+    }
+  }
+}

@@ -1,0 +1,130 @@
+import { Type } from 'typebox';
+import type { AppInstance } from '../../app.ts';
+import type { Config } from '../../config.ts';
+import { ERRORS } from '../../errors.ts';
+import { ProblemResponses } from '../../http/problem-schema.ts';
+import { parseMoney } from '../catalog/price.ts';
+import type { PaymentRepository } from './payments.repository.ts';
+
+export interface PaymentsDeps {
+  config: Config;
+  payments: PaymentRepository;
+}
+
+const SummaryPart = Type.Object({ totalRequests: Type.Integer(), totalAmount: Type.Number() });
+const Payment = Type.Object({
+  correlationId: Type.String({ format: 'uuid' }),
+  amount: Type.String(),
+  status: Type.Union([
+    Type.Literal('queued'),
+    Type.Literal('processing'),
+    Type.Literal('processed'),
+    Type.Literal('failed'),
+  ]),
+  processor: Type.Union([Type.Literal('default'), Type.Literal('fallback'), Type.Null()]),
+  requestedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  attempts: Type.Integer(),
+  orderId: Type.Union([Type.Integer(), Type.Null()]),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+
+/** The Rinha de Backend 2025 contract, plus a payment's status. No login: the test sends none. */
+export function paymentRoutes(app: AppInstance, { config, payments }: PaymentsDeps): void {
+  app.post(
+    '/payments',
+    {
+      schema: {
+        tags: ['payments'],
+        summary: 'Accept a payment: 202 once it is durable; it is then processed exactly once',
+        body: Type.Object(
+          {
+            correlationId: Type.String({ format: 'uuid' }),
+            amount: Type.Union([
+              Type.Number({ exclusiveMinimum: 0, maximum: 999_999_999_999.99 }),
+              Type.String({ pattern: '^[0-9]{1,12}(\\.[0-9]{1,2})?$' }),
+            ]),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 202: Type.String({ maxLength: 0, description: 'No body' }), ...ProblemResponses },
+      },
+    },
+    async (request, reply) => {
+      const amount = parseMoney(request.body.amount, 'body.amount', 12);
+      if (Number(amount) <= 0) throw ERRORS.invalidField('body.amount', 'must be greater than 0');
+      const outcome = await payments.accept(request.body.correlationId.toLowerCase(), amount);
+      if (outcome === 'conflict') {
+        throw ERRORS.conflict(
+          'correlation_id_reused',
+          'body.correlationId',
+          'this correlationId was already used with another amount',
+        );
+      }
+      return reply.code(202).send('');
+    },
+  );
+
+  app.get(
+    '/payments-summary',
+    {
+      schema: {
+        tags: ['payments'],
+        summary: 'Processed payments per processor, by the requestedAt sent to it',
+        querystring: Type.Object(
+          {
+            from: Type.Optional(Type.String({ format: 'date-time' })),
+            to: Type.Optional(Type.String({ format: 'date-time' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ default: SummaryPart, fallback: SummaryPart }), ...ProblemResponses },
+      },
+    },
+    async (request) => payments.summary(request.query.from, request.query.to),
+  );
+
+  app.get(
+    '/payments/:correlationId',
+    {
+      schema: {
+        tags: ['payments'],
+        summary:
+          'A payment: queued, processing (pinned to a processor), processed, or failed; and its attempts',
+        params: Type.Object(
+          { correlationId: Type.String({ format: 'uuid' }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Payment, ...ProblemResponses },
+      },
+    },
+    async (request) => {
+      const found = await payments.find(request.params.correlationId.toLowerCase());
+      if (!found) throw ERRORS.notFound('payment', request.params.correlationId);
+      return found;
+    },
+  );
+
+  app.post(
+    '/purge-payments',
+    {
+      schema: {
+        tags: ['payments'],
+        summary: 'Delete all payments (test runs: PAYMENTS_PURGE_ENABLED, or an admin)',
+        response: { 200: Type.Object({ purged: Type.Integer() }), ...ProblemResponses },
+      },
+    },
+    async (request) => {
+      if (!config.PAYMENTS_PURGE_ENABLED) {
+        try {
+          await request.jwtVerify();
+        } catch {
+          throw ERRORS.forbidden('purging payments is off (PAYMENTS_PURGE_ENABLED) and this is not an admin');
+        }
+        if (request.user.role !== 'admin') throw ERRORS.forbidden('purging payments is for admins');
+      }
+      return { purged: await payments.purge() };
+    },
+  );
+}

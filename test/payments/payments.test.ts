@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createPaymentWorker } from '../../src/modules/payments/create-worker.ts';
+import { createProcessorEmulator } from '../../src/modules/payments/emulator/processor-emulator.ts';
+import type { PaymentWorker } from '../../src/modules/payments/payment-worker.ts';
+import { json, startTestApp, type TestApp } from '../helpers/app.ts';
+import {
+  createTestDatabase,
+  eventually,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  testRedisPrefix,
+} from '../helpers/env.ts';
+
+let db: TestDatabase;
+let t: TestApp;
+let worker: PaymentWorker;
+const processors: Record<'default' | 'fallback', { app: FastifyInstance; url: string }> = {} as never;
+const admin = { 'x-rinha-token': '123', 'content-type': 'application/json' };
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  for (const [name, fee] of [
+    ['default', 0.05],
+    ['fallback', 0.15],
+  ] as const) {
+    const app = createProcessorEmulator({ name, fee, healthWindowMs: 200 });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    processors[name] = { app, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
+  }
+  t = await startTestApp({
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: testRedisPrefix(),
+    PAYMENT_PROCESSOR_URL_DEFAULT: processors.default.url,
+    PAYMENT_PROCESSOR_URL_FALLBACK: processors.fallback.url,
+    PAYMENT_TIMEOUT_MS: '300',
+    PAYMENT_MAX_WAIT_MS: '600',
+    PAYMENTS_PURGE_ENABLED: 'true',
+  });
+  worker = createPaymentWorker(t.deps);
+  await worker.start();
+});
+afterAll(async () => {
+  await worker?.stop();
+  await t?.close();
+  for (const p of Object.values(processors)) await p?.app.close();
+  await db?.drop();
+});
+
+const configure = (name: 'default' | 'fallback', what: 'delay' | 'failure', value: number | boolean) =>
+  fetch(`${processors[name].url}/admin/configurations/${what}`, {
+    method: 'PUT',
+    headers: admin,
+    body: JSON.stringify({ [what]: value }),
+  });
+const processorSummary = async (name: 'default' | 'fallback') =>
+  (await (await fetch(`${processors[name].url}/admin/payments-summary`, { headers: admin })).json()) as {
+    totalRequests: number;
+    totalAmount: number;
+  };
+const pay = (correlationId: string, amount: number | string = 19.9) =>
+  t.app.inject({ method: 'POST', url: '/payments', ...json({ correlationId, amount }) });
+const status = async (id: string) => (await t.app.inject({ method: 'GET', url: `/payments/${id}` })).json();
+const ourSummary = async (query = '') =>
+  (await t.app.inject({ method: 'GET', url: `/payments-summary${query}` })).json();
+
+beforeEach(async () => {
+  // Nothing of the previous test may still be on its way to a processor.
+  await eventually(async () => {
+    const { rows } = await t.deps.db.pool.query(
+      "SELECT count(*) AS n FROM payments WHERE status <> 'processed'",
+    );
+    expect(Number(rows[0].n)).toBe(0);
+  }, 10_000);
+  for (const name of ['default', 'fallback'] as const) {
+    await configure(name, 'failure', false);
+    await configure(name, 'delay', 0);
+    await fetch(`${processors[name].url}/admin/purge-payments`, { method: 'POST', headers: admin });
+  }
+  await t.app.inject({ method: 'POST', url: '/purge-payments' });
+});
+
+/** The audit the Rinha runs: our summary must equal what each processor recorded. */
+async function expectSummaryMatchesProcessors() {
+  const ours = await ourSummary();
+  expect(ours.default).toEqual({
+    totalRequests: (await processorSummary('default')).totalRequests,
+    totalAmount: (await processorSummary('default')).totalAmount,
+  });
+  expect(ours.fallback).toEqual({
+    totalRequests: (await processorSummary('fallback')).totalRequests,
+    totalAmount: (await processorSummary('fallback')).totalAmount,
+  });
+}
+
+describe('POST /payments', () => {
+  it('accepts with 202 and no body, then processes the payment once, on the default processor', async () => {
+    const id = randomUUID();
+    const res = await pay(id, 19.9);
+    expect(res.statusCode).toBe(202);
+    expect(res.body).toBe('');
+    await eventually(
+      async () =>
+        expect(await status(id)).toMatchObject({
+          status: 'processed',
+          processor: 'default',
+          amount: '19.90',
+        }),
+      5000,
+    );
+    await expectSummaryMatchesProcessors();
+    expect(await ourSummary()).toEqual({
+      default: { totalRequests: 1, totalAmount: 19.9 },
+      fallback: { totalRequests: 0, totalAmount: 0 },
+    });
+  });
+
+  it('takes any positive amount with up to 2 decimals, summed exactly', async () => {
+    for (const amount of [1234567.89, '0.01', 19.9, '999999999999.99'])
+      expect((await pay(randomUUID(), amount)).statusCode).toBe(202);
+    await eventually(async () => expect((await ourSummary()).default.totalRequests).toBe(4), 5000);
+    expect((await ourSummary()).default.totalAmount).toBe(1000001234587.79);
+    await expectSummaryMatchesProcessors();
+  });
+
+  it('treats the same correlationId and amount as a harmless repeat, another amount as 409', async () => {
+    const id = randomUUID();
+    expect((await pay(id, 10)).statusCode).toBe(202);
+    expect((await pay(id, '10.00')).statusCode).toBe(202);
+    const conflict = await pay(id, 11);
+    expect(conflict.statusCode).toBe(409);
+    expect(conflict.json()).toMatchObject({
+      code: 'correlation_id_reused',
+      errors: [{ field: 'body.correlationId' }],
+    });
+    await eventually(async () => expect((await status(id)).status).toBe('processed'), 5000);
+    expect((await processorSummary('default')).totalRequests).toBe(1);
+  });
+
+  it.each([
+    ['no correlationId', { amount: 1 }, 'body.correlationId'],
+    ['a correlationId that is not a UUID', { correlationId: 'abc', amount: 1 }, 'body.correlationId'],
+    ['no amount', { correlationId: randomUUID() }, 'body.amount'],
+    ['a zero amount', { correlationId: randomUUID(), amount: 0 }, 'body.amount'],
+    ['a negative amount', { correlationId: randomUUID(), amount: -5 }, 'body.amount'],
+    ['three decimals', { correlationId: randomUUID(), amount: 1.999 }, 'body.amount'],
+    ['an amount as words', { correlationId: randomUUID(), amount: 'ten' }, 'body.amount'],
+    ['an unknown field', { correlationId: randomUUID(), amount: 1, currency: 'BRL' }, 'body.currency'],
+  ])('when the payment has %s, then 400 naming %s and nothing is stored', async (_, body, field) => {
+    const before = (await t.deps.db.pool.query('SELECT count(*) FROM payments')).rows[0].count;
+    const res = await t.app.inject({ method: 'POST', url: '/payments', ...json(body) });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors.map((e: { field: string }) => e.field)).toContain(field);
+    expect((await t.deps.db.pool.query('SELECT count(*) FROM payments')).rows[0].count).toBe(before);
+  });
+});
+
+describe('routing', () => {
+  it('when the default fails, payments wait for it, then go to the fallback past the wait budget; never to both', async () => {
+    await configure('default', 'failure', true);
+    const ids = Array.from({ length: 5 }, () => randomUUID());
+    for (const id of ids) await pay(id, 10);
+    await eventually(async () => expect((await ourSummary()).fallback.totalRequests).toBe(5), 8000);
+    for (const id of ids)
+      expect(await status(id)).toMatchObject({ status: 'processed', processor: 'fallback' });
+    expect((await processorSummary('default')).totalRequests).toBe(0);
+    await expectSummaryMatchesProcessors();
+  });
+
+  it('when a call times out (ambiguous), the payment is asked of the same processor again, where 422 settles it', async () => {
+    await configure('default', 'delay', 500); // beyond PAYMENT_TIMEOUT_MS: the first call times out, the processor still takes it
+    const id = randomUUID();
+    await pay(id, 7.5);
+    await eventually(async () => expect((await status(id)).status).toBe('processed'), 8000);
+    const p = await status(id);
+    expect(p.processor).toBe('default');
+    expect(p.attempts).toBeGreaterThanOrEqual(2);
+    expect((await processorSummary('fallback')).totalRequests).toBe(0);
+    expect(await processorSummary('default')).toMatchObject({ totalRequests: 1, totalAmount: 7.5 });
+    await expectSummaryMatchesProcessors();
+  });
+
+  it('when both processors fail, payments are kept and go through once one recovers', async () => {
+    await configure('default', 'failure', true);
+    await configure('fallback', 'failure', true);
+    const id = randomUUID();
+    await pay(id, 3);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect((await status(id)).status).not.toBe('processed');
+    await configure('default', 'failure', false);
+    await eventually(async () => expect((await status(id)).status).toBe('processed'), 8000);
+    await expectSummaryMatchesProcessors();
+  });
+});
+
+describe('summary and purge', () => {
+  it('filters the summary by the requestedAt sent to the processor', async () => {
+    await pay(randomUUID(), 1);
+    await eventually(async () => expect((await ourSummary()).default.totalRequests).toBe(1), 5000);
+    const future = new Date(Date.now() + 60_000).toISOString();
+    const past = new Date(Date.now() - 60_000).toISOString();
+    expect((await ourSummary(`?from=${future}`)).default.totalRequests).toBe(0);
+    expect((await ourSummary(`?from=${past}&to=${future}`)).default.totalRequests).toBe(1);
+    expect((await t.app.inject({ method: 'GET', url: '/payments-summary?from=yesterday' })).statusCode).toBe(
+      400,
+    );
+    expect((await t.app.inject({ method: 'GET', url: `/payments/${randomUUID()}` })).statusCode).toBe(404);
+  });
+
+  it('purges only when enabled or for an admin', async () => {
+    const locked = await startTestApp({ DATABASE_URL: db.url, PAYMENTS_PURGE_ENABLED: 'false' });
+    try {
+      expect((await locked.app.inject({ method: 'POST', url: '/purge-payments' })).statusCode).toBe(403);
+      expect((await locked.asAdmin({ method: 'POST', url: '/purge-payments' })).statusCode).toBe(200);
+    } finally {
+      await locked.close();
+    }
+  });
+});
