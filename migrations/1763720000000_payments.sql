@@ -23,6 +23,8 @@ CREATE TABLE payments (
 );
 -- The summary: processed payments by requestedAt.
 CREATE INDEX payments_processed ON payments (requested_at, processor) WHERE status = 'processed';
+-- One payment per order.
+CREATE UNIQUE INDEX payments_order ON payments (order_id) WHERE order_id IS NOT NULL;
 -- The work list: due payments, oldest first.
 CREATE INDEX payments_due ON payments (next_attempt_at) WHERE status IN ('queued', 'processing');
 

@@ -89,6 +89,8 @@ const Env = Type.Object({
   PAYMENT_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 3000 }),
   /** Payments a worker claims per round. */
   PAYMENT_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
+  /** An order's payment that processors refuse this many times fails; the order's stock is released. */
+  PAYMENT_ORDER_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   /** Lets anyone call POST /purge-payments (test runs); otherwise admins only. */
   PAYMENTS_PURGE_ENABLED: Type.Boolean({ default: false }),
 

@@ -5,6 +5,7 @@ import { createPaymentWorker } from '../../src/modules/payments/create-worker.ts
 import { createProcessorEmulator } from '../../src/modules/payments/emulator/processor-emulator.ts';
 import type { PaymentWorker } from '../../src/modules/payments/payment-worker.ts';
 import { json, startTestApp, type TestApp } from '../helpers/app.ts';
+import { registerAndLogin } from '../helpers/customers.ts';
 import {
   createTestDatabase,
   eventually,
@@ -12,6 +13,7 @@ import {
   type TestDatabase,
   testRedisPrefix,
 } from '../helpers/env.ts';
+import { createProduct, expectStockConsistent, stockOf } from '../helpers/orders.ts';
 
 let db: TestDatabase;
 let t: TestApp;
@@ -38,6 +40,7 @@ beforeAll(async () => {
     PAYMENT_TIMEOUT_MS: '300',
     PAYMENT_MAX_WAIT_MS: '600',
     PAYMENTS_PURGE_ENABLED: 'true',
+    PAYMENT_ORDER_MAX_ATTEMPTS: '3',
   });
   worker = createPaymentWorker(t.deps);
   await worker.start();
@@ -70,7 +73,7 @@ beforeEach(async () => {
   // Nothing of the previous test may still be on its way to a processor.
   await eventually(async () => {
     const { rows } = await t.deps.db.pool.query(
-      "SELECT count(*) AS n FROM payments WHERE status <> 'processed'",
+      "SELECT count(*) AS n FROM payments WHERE status IN ('queued', 'processing')",
     );
     expect(Number(rows[0].n)).toBe(0);
   }, 10_000);
@@ -217,5 +220,101 @@ describe('summary and purge', () => {
     } finally {
       await locked.close();
     }
+  });
+});
+
+// Last: order payments stay (they are store records, not test traffic), so summaries are not compared after these.
+describe('orders pay through the engine', () => {
+  it('pays a reserved order: 202 with its payment, then the order is paid; paying again returns the same payment', async () => {
+    const buyer = await registerAndLogin(t);
+    const productId = await createProduct(t, { price: '19.90', stock: 5 });
+    const order = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/orders',
+        headers: buyer.auth,
+        payload: { items: [{ productId, quantity: 2 }] },
+      })
+    ).json();
+    const pay = await t.app.inject({ method: 'POST', url: `/orders/${order.id}/pay`, headers: buyer.auth });
+    expect(pay.statusCode).toBe(202);
+    expect(pay.json()).toMatchObject({ amount: '39.80', orderId: order.id, status: 'queued' });
+    expect(pay.headers.location).toBe(`/payments/${pay.json().correlationId}`);
+    const again = await t.app.inject({ method: 'POST', url: `/orders/${order.id}/pay`, headers: buyer.auth });
+    expect(again.json().correlationId).toBe(pay.json().correlationId);
+    await eventually(async () => expect((await t.deps.orders.findById(order.id))?.status).toBe('paid'), 5000);
+    expect(await status(pay.json().correlationId)).toMatchObject({
+      status: 'processed',
+      processor: 'default',
+    });
+    expect(await stockOf(t, productId)).toBe(3);
+    await expectStockConsistent(t);
+    const other = await registerAndLogin(t);
+    expect(
+      (await t.app.inject({ method: 'POST', url: `/orders/${order.id}/pay`, headers: other.auth }))
+        .statusCode,
+    ).toBe(404);
+  });
+
+  it('while an order is being paid it cannot be cancelled', async () => {
+    await configure('default', 'delay', 300);
+    const buyer = await registerAndLogin(t);
+    const order = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/orders',
+        headers: buyer.auth,
+        payload: { items: [{ productId: await createProduct(t), quantity: 1 }] },
+      })
+    ).json();
+    await t.app.inject({ method: 'POST', url: `/orders/${order.id}/pay`, headers: buyer.auth });
+    const cancel = await t.app.inject({
+      method: 'POST',
+      url: `/orders/${order.id}/cancel`,
+      headers: buyer.auth,
+    });
+    expect(cancel.statusCode).toBe(409);
+    expect(cancel.json().code).toBe('order_being_paid');
+    await eventually(async () => expect((await t.deps.orders.findById(order.id))?.status).toBe('paid'), 5000);
+  });
+
+  it('when the processors refuse the payment every time, the order becomes payment_failed and its stock comes back', async () => {
+    await configure('default', 'failure', true);
+    await configure('fallback', 'failure', true);
+    const buyer = await registerAndLogin(t);
+    const productId = await createProduct(t, { stock: 4 });
+    const order = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/orders',
+        headers: buyer.auth,
+        payload: { items: [{ productId, quantity: 3 }] },
+      })
+    ).json();
+    expect(await stockOf(t, productId)).toBe(1);
+    const pay = await t.app.inject({ method: 'POST', url: `/orders/${order.id}/pay`, headers: buyer.auth });
+    await eventually(
+      async () => expect((await t.deps.orders.findById(order.id))?.status).toBe('payment_failed'),
+      10_000,
+    );
+    expect(await status(pay.json().correlationId)).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(await stockOf(t, productId)).toBe(4);
+    await expectStockConsistent(t);
+  });
+
+  it('refuses to pay an order that is not reserved', async () => {
+    const buyer = await registerAndLogin(t);
+    const order = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/orders',
+        headers: buyer.auth,
+        payload: { items: [{ productId: await createProduct(t), quantity: 1 }] },
+      })
+    ).json();
+    await t.app.inject({ method: 'POST', url: `/orders/${order.id}/cancel`, headers: buyer.auth });
+    const res = await t.app.inject({ method: 'POST', url: `/orders/${order.id}/pay`, headers: buyer.auth });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().code).toBe('order_not_payable');
   });
 });

@@ -63,7 +63,8 @@ export type ChangeResult =
 export type CancelResult =
   | { kind: 'cancelled'; order: Order }
   | { kind: 'not_found' }
-  | { kind: 'final'; status: OrderStatus };
+  | { kind: 'final'; status: OrderStatus }
+  | { kind: 'paying' };
 
 export class OrderRepository {
   private readonly db: pg.Pool;
@@ -117,6 +118,12 @@ export class OrderRepository {
       if (status === 'cancelled')
         return { kind: 'cancelled' as const, order: (await this.findById(id, tx)) as Order };
       if (status !== 'pending' && status !== 'reserved') return { kind: 'final' as const, status };
+      const { rowCount: paying } = await tx.query({
+        name: 'order_payment_active',
+        text: "SELECT 1 FROM payments WHERE order_id = $1 AND status <> 'failed'",
+        values: [id],
+      });
+      if (paying) return { kind: 'paying' as const };
       await tx.query({
         name: 'order_cancel',
         text: "UPDATE orders SET status = 'cancelled', updated_at = now() WHERE id = $1",
@@ -193,7 +200,10 @@ export class OrderRepository {
       const { rows } = await tx.query<{ id: string }>({
         name: 'order_sweep',
         text: `WITH expired AS (
-                 SELECT id FROM orders WHERE status = 'reserved' AND expires_at < now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+                 SELECT id FROM orders WHERE status = 'reserved' AND expires_at < now()
+                   -- An order being paid is not abandoned: its payment decides.
+                   AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.order_id = orders.id AND p.status <> 'failed')
+                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
                UPDATE orders o SET status = 'cancelled', updated_at = now() FROM expired WHERE o.id = expired.id RETURNING o.id`,
         values: [batch],
       });

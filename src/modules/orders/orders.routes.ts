@@ -5,6 +5,8 @@ import { AppError, ERRORS } from '../../errors.ts';
 import { assertOwnerOrAdmin, authenticate, BEARER, type Principal, requireAdmin } from '../../http/auth.ts';
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
+import type { PaymentRepository } from '../payments/payments.repository.ts';
+import { Payment } from '../payments/payments.schemas.ts';
 import type { OrderRepository } from './orders.repository.ts';
 import {
   ChangeOrderInput,
@@ -19,6 +21,7 @@ import type { OrderPlacer } from './place-order.ts';
 export interface OrdersDeps {
   orders: OrderRepository;
   placer: OrderPlacer;
+  payments: PaymentRepository;
 }
 
 const OrderParams = Type.Object(
@@ -46,7 +49,7 @@ function sendOrder(reply: FastifyReply, order: Order, queued: boolean): FastifyR
   return reply.code(queued ? 202 : 201).send(order);
 }
 
-export function orderRoutes(app: AppInstance, { orders, placer }: OrdersDeps): void {
+export function orderRoutes(app: AppInstance, { orders, placer, payments }: OrdersDeps): void {
   /** The order, if it exists and the caller may see it (its owner or an admin); 404 otherwise. */
   const ownedOrder = async (user: Principal, id: number): Promise<Order> => {
     const order = await orders.findById(id);
@@ -223,7 +226,44 @@ export function orderRoutes(app: AppInstance, { orders, placer }: OrdersDeps): v
             'params.id',
             `a ${result.status} order cannot be cancelled`,
           );
+        if (result.kind === 'paying') {
+          throw ERRORS.conflict(
+            'order_being_paid',
+            'params.id',
+            'its payment is under way; the payment decides the order',
+          );
+        }
         return result.order;
+      },
+    );
+
+    owned.post(
+      '/orders/:id/pay',
+      {
+        schema: {
+          tags: ['orders'],
+          summary:
+            'Pay a reserved order by card, through the payments engine: 202; the order becomes paid or payment_failed',
+          security: BEARER,
+          params: OrderParams,
+          response: { 202: Payment, ...ProblemResponses },
+        },
+      },
+      async (request, reply) => {
+        const id = request.params.id;
+        await ownedOrder(request.user, id);
+        const result = await payments.payOrder(id);
+        if (result.kind === 'not_payable') {
+          throw ERRORS.conflict(
+            'order_not_payable',
+            'params.id',
+            `a ${result.status} order cannot be paid; only reserved ones can`,
+          );
+        }
+        return reply
+          .code(202)
+          .header('location', `/payments/${result.payment.correlationId}`)
+          .send(result.payment);
       },
     );
   });

@@ -11,6 +11,7 @@ export interface PaymentWorkerOptions {
   batch: number;
   timeoutMs: number;
   maxWaitMs: number;
+  maxOrderAttempts: number;
   /** LISTEN on a dedicated connection (not in the single-connection embedded mode). */
   listen: boolean;
 }
@@ -130,7 +131,7 @@ export class PaymentWorker {
         return { claimed: c, outcome, retryInMs: backoffMs(c.attempts) };
       }),
     );
-    await this.payments.record(outcomes);
+    await this.payments.record(outcomes, this.opts.maxOrderAttempts);
     return claimed.length;
   }
 

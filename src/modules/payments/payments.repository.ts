@@ -1,10 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { inTransaction } from '../../platform/database.ts';
+import { releaseStock } from '../orders/stock.ts';
 import type { Decision } from './choose-processor.ts';
 import type { CallOutcome, ProcessorName } from './processor-client.ts';
 
 export interface Claimed {
   attempts: number;
+  orderId: number | null;
   /** It was already pinned: its last call was ambiguous. */
   pinnedBefore: boolean;
   correlationId: string;
@@ -76,10 +79,11 @@ export class PaymentRepository {
         processor: ProcessorName | null;
         requested_at: Date | null;
         attempts: number;
+        order_id: string | null;
         waited_ms: number;
       }>({
         name: 'payment_claim',
-        text: `SELECT correlation_id, amount::text AS amount, processor, requested_at, attempts,
+        text: `SELECT correlation_id, amount::text AS amount, processor, requested_at, attempts, order_id,
                       (extract(epoch FROM now() - created_at) * 1000)::float8 AS waited_ms
                FROM payments WHERE status IN ('queued', 'processing') AND next_attempt_at <= now()
                ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
@@ -92,6 +96,7 @@ export class PaymentRepository {
         if (r.processor && r.requested_at) {
           claimed.push({
             attempts: r.attempts,
+            orderId: r.order_id === null ? null : Number(r.order_id),
             pinnedBefore: true,
             correlationId: r.correlation_id,
             amount: r.amount,
@@ -104,6 +109,7 @@ export class PaymentRepository {
         if ('use' in d) {
           claimed.push({
             attempts: r.attempts,
+            orderId: r.order_id === null ? null : Number(r.order_id),
             pinnedBefore: false,
             correlationId: r.correlation_id,
             amount: r.amount,
@@ -135,36 +141,102 @@ export class PaymentRepository {
   }
 
   /**
-   * Records what the processors said: accepted or duplicate → processed;
-   * failed or unreachable → unpinned (it has nothing; any processor may take
-   * it next); ambiguous → stays pinned, to be asked again.
+   * Records what the processors said: accepted or duplicate → processed (an
+   * order it pays becomes paid); failed or unreachable → unpinned, any
+   * processor may take it next — unless it pays an order and has used up
+   * maxOrderAttempts: then it fails, the order becomes payment_failed and its
+   * stock is released; ambiguous → stays pinned, to be asked again (it can
+   * never give up: the processor may have charged it).
    */
   async record(
     outcomes: Array<{ claimed: Claimed; outcome: CallOutcome; retryInMs: number }>,
-  ): Promise<string[]> {
+    maxOrderAttempts: number,
+  ): Promise<void> {
     const done = outcomes.filter((o) => o.outcome === 'accepted' || o.outcome === 'duplicate');
-    const unpin = outcomes.filter((o) => o.outcome === 'failed' || o.outcome === 'unreachable');
+    const refused = outcomes.filter((o) => o.outcome === 'failed' || o.outcome === 'unreachable');
+    const giveUp = refused.filter(
+      (o) => o.claimed.orderId !== null && o.claimed.attempts + 1 >= maxOrderAttempts,
+    );
+    const unpin = refused.filter((o) => !giveUp.includes(o));
     const retry = outcomes.filter((o) => o.outcome === 'ambiguous');
     const ids = (xs: typeof outcomes) => xs.map((o) => o.claimed.correlationId);
     const delays = (xs: typeof outcomes) => xs.map((o) => o.retryInMs);
-    await this.db.query({
-      name: 'payment_record',
-      text: `WITH d AS (UPDATE payments SET status = 'processed', last_error = NULL, updated_at = now() WHERE correlation_id = ANY($1::uuid[])),
-                  u AS (UPDATE payments p SET status = 'queued', processor = NULL, requested_at = NULL, last_error = x.error,
-                          next_attempt_at = now() + make_interval(secs => x.ms / 1000.0), updated_at = now()
-                        FROM unnest($2::uuid[], $3::integer[], $4::text[]) AS x(id, ms, error) WHERE p.correlation_id = x.id)
-             UPDATE payments p SET last_error = 'ambiguous', next_attempt_at = now() + make_interval(secs => x.ms / 1000.0), updated_at = now()
-             FROM unnest($5::uuid[], $6::integer[]) AS x(id, ms) WHERE p.correlation_id = x.id`,
-      values: [
-        ids(done),
-        ids(unpin),
-        delays(unpin),
-        unpin.map((o) => `${o.claimed.processor}: ${o.outcome}`),
-        ids(retry),
-        delays(retry),
-      ],
+    await inTransaction(this.db, async (tx) => {
+      await tx.query({
+        name: 'payment_record',
+        text: `WITH d AS (UPDATE payments SET status = 'processed', last_error = NULL, updated_at = now() WHERE correlation_id = ANY($1::uuid[])),
+                    f AS (UPDATE payments SET status = 'failed', last_error = 'refused by the processors', updated_at = now()
+                          WHERE correlation_id = ANY($7::uuid[])),
+                    u AS (UPDATE payments p SET status = 'queued', processor = NULL, requested_at = NULL, last_error = x.error,
+                            next_attempt_at = now() + make_interval(secs => x.ms / 1000.0), updated_at = now()
+                          FROM unnest($2::uuid[], $3::integer[], $4::text[]) AS x(id, ms, error) WHERE p.correlation_id = x.id)
+               UPDATE payments p SET last_error = 'ambiguous', next_attempt_at = now() + make_interval(secs => x.ms / 1000.0), updated_at = now()
+               FROM unnest($5::uuid[], $6::integer[]) AS x(id, ms) WHERE p.correlation_id = x.id`,
+        values: [
+          ids(done),
+          ids(unpin),
+          delays(unpin),
+          unpin.map((o) => `${o.claimed.processor}: ${o.outcome}`),
+          ids(retry),
+          delays(retry),
+          ids(giveUp),
+        ],
+      });
+      const paidOrders = done.flatMap((o) => (o.claimed.orderId === null ? [] : [o.claimed.orderId]));
+      if (paidOrders.length > 0) {
+        await tx.query({
+          name: 'payment_orders_paid',
+          text: "UPDATE orders SET status = 'paid', updated_at = now() WHERE id = ANY($1::bigint[]) AND status = 'reserved'",
+          values: [paidOrders],
+        });
+      }
+      const failedOrders = giveUp.map((o) => o.claimed.orderId as number);
+      if (failedOrders.length > 0) {
+        const { rows } = await tx.query<{ id: string }>({
+          name: 'payment_orders_failed',
+          text: "UPDATE orders SET status = 'payment_failed', updated_at = now() WHERE id = ANY($1::bigint[]) AND status = 'reserved' RETURNING id",
+          values: [failedOrders],
+        });
+        await releaseStock(
+          tx,
+          rows.map((r) => Number(r.id)),
+        );
+      }
     });
-    return ids(done);
+  }
+
+  /**
+   * Starts paying a reserved order: one payment per order, for its total.
+   * Paying again returns the payment already under way.
+   */
+  async payOrder(
+    orderId: number,
+  ): Promise<{ kind: 'payment'; payment: PaymentView } | { kind: 'not_payable'; status: string }> {
+    const correlationId = await inTransaction(this.db, async (tx) => {
+      const { rows } = await tx.query<{ status: string; total: string }>({
+        name: 'payment_order_lock',
+        text: 'SELECT status, total::text AS total FROM orders WHERE id = $1 FOR UPDATE',
+        values: [orderId],
+      });
+      const order = rows[0];
+      const { rows: existing } = await tx.query<{ correlation_id: string }>({
+        name: 'payment_of_order',
+        text: 'SELECT correlation_id FROM payments WHERE order_id = $1',
+        values: [orderId],
+      });
+      if (existing[0]) return existing[0].correlation_id;
+      if (order?.status !== 'reserved') return { status: order?.status ?? 'missing' };
+      const id = randomUUID();
+      await tx.query({
+        name: 'payment_order_insert',
+        text: 'INSERT INTO payments (correlation_id, amount, order_id) VALUES ($1, $2, $3)',
+        values: [id, order.total, orderId],
+      });
+      await tx.query("SELECT pg_notify('armazem_payments', '')");
+      return id;
+    });
+    if (typeof correlationId !== 'string') return { kind: 'not_payable', status: correlationId.status };
+    return { kind: 'payment', payment: (await this.find(correlationId)) as PaymentView };
   }
 
   /** Processed payments per processor, by the requestedAt sent; sums are exact numerics. */

@@ -5,6 +5,7 @@ import { ERRORS } from '../../errors.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
 import { parseMoney } from '../catalog/price.ts';
 import type { PaymentRepository } from './payments.repository.ts';
+import { Payment } from './payments.schemas.ts';
 
 export interface PaymentsDeps {
   config: Config;
@@ -12,23 +13,6 @@ export interface PaymentsDeps {
 }
 
 const SummaryPart = Type.Object({ totalRequests: Type.Integer(), totalAmount: Type.Number() });
-const Payment = Type.Object({
-  correlationId: Type.String({ format: 'uuid' }),
-  amount: Type.String(),
-  status: Type.Union([
-    Type.Literal('queued'),
-    Type.Literal('processing'),
-    Type.Literal('processed'),
-    Type.Literal('failed'),
-  ]),
-  processor: Type.Union([Type.Literal('default'), Type.Literal('fallback'), Type.Null()]),
-  requestedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  attempts: Type.Integer(),
-  orderId: Type.Union([Type.Integer(), Type.Null()]),
-  lastError: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' }),
-});
 
 /** The Rinha de Backend 2025 contract, plus a payment's status. No login: the test sends none. */
 export function paymentRoutes(app: AppInstance, { config, payments }: PaymentsDeps): void {
