@@ -22,6 +22,9 @@ const PORT = Number(env.STACK_PORT ?? 9999);
 const INSTANCES = Number(env.STACK_INSTANCES ?? 2);
 const API_BASE_PORT = Number(env.STACK_API_BASE_PORT ?? 9001);
 const WORKERS = Number(env.STACK_WORKERS ?? 1);
+/** The two payment-processor emulators (default, fallback), unless STACK_PROCESSORS=0 (processors already listening). */
+const PROCESSORS = env.STACK_PROCESSORS !== '0';
+const PROCESSOR_BASE_PORT = Number(env.STACK_PROCESSOR_BASE_PORT ?? 8001);
 const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/armazem';
 const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RATE = env.STACK_RATE_LIMIT ?? '10r/s';
@@ -55,6 +58,18 @@ const workerParts = (): Part[] =>
     log: join(STATE, 'logs', `worker-${i + 1}.log`),
     marker: 'src/entrypoints/worker.ts',
   }));
+const processorParts = (): Part[] =>
+  PROCESSORS
+    ? [
+        {
+          name: 'processors',
+          pidFile: join(STATE, 'pids', 'processors.pid'),
+          port: 0,
+          log: join(STATE, 'logs', 'processors.log'),
+          marker: 'src/entrypoints/processors.ts',
+        },
+      ]
+    : [];
 const nginxPart: Part = {
   name: 'nginx',
   pidFile: join(STATE, 'nginx.pid'),
@@ -66,7 +81,7 @@ const nginxPart: Part = {
 function recordedParts(): Part[] {
   const dir = join(STATE, 'pids');
   const recorded = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.pid')) : [];
-  const apis = [...apiParts(), ...workerParts()];
+  const apis = [...apiParts(), ...workerParts(), ...processorParts()];
   for (const f of recorded) {
     const name = f.replace(/\.pid$/, '');
     if (!apis.some((p) => p.name === name)) {
@@ -176,6 +191,10 @@ function apiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
     ADMIN_PASSWORD: adminPassword(),
     // nginx on loopback forwards the client's address; rate limits key on it.
     TRUST_PROXY: env.TRUST_PROXY ?? 'loopback',
+    PAYMENT_PROCESSOR_URL_DEFAULT:
+      env.PAYMENT_PROCESSOR_URL_DEFAULT ?? `http://127.0.0.1:${PROCESSOR_BASE_PORT}`,
+    PAYMENT_PROCESSOR_URL_FALLBACK:
+      env.PAYMENT_PROCESSOR_URL_FALLBACK ?? `http://127.0.0.1:${PROCESSOR_BASE_PORT + 1}`,
     ...extra,
   };
 }
@@ -213,6 +232,12 @@ async function up() {
     writeFileSync(p.pidFile, String(child.pid));
     child.unref();
   };
+  for (const p of processorParts()) {
+    launch(p, {
+      PROCESSOR_DEFAULT_PORT: String(PROCESSOR_BASE_PORT),
+      PROCESSOR_FALLBACK_PORT: String(PROCESSOR_BASE_PORT + 1),
+    });
+  }
   for (const p of apiParts()) launch(p, { PORT: String(p.port) });
   for (const p of workerParts()) launch(p, {});
   startNginx(site());
@@ -220,6 +245,13 @@ async function up() {
   try {
     for (const p of apiParts()) await waitForHttp(`http://127.0.0.1:${p.port}/health`);
     for (const p of workerParts()) await waitForWorker(p);
+    if (PROCESSORS) {
+      for (const port of [PROCESSOR_BASE_PORT, PROCESSOR_BASE_PORT + 1]) {
+        await waitForHttp(`http://127.0.0.1:${port}/admin/payments-summary`, 30_000, {
+          'x-rinha-token': '123',
+        });
+      }
+    }
     await waitForHttp(`http://127.0.0.1:${PORT}/health`);
   } catch (err) {
     console.error(`${(err as Error).message}; stopping what was started (logs in ${join(STATE, 'logs')})`);

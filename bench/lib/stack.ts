@@ -57,6 +57,8 @@ export function startStack(opts: {
     STACK_PORT: String(opts.port),
     STACK_API_BASE_PORT: String(opts.apiBasePort),
     STACK_INSTANCES: String(opts.instances),
+    // These benches need no payment processors (and must not take ports 8001/8002 from a running stack).
+    STACK_PROCESSORS: process.env.STACK_PROCESSORS ?? '0',
     STACK_RATE_LIMIT: opts.rate ?? '1000000r/s',
     STACK_RATE_BURST: opts.rate ? '20' : '1000000',
   };

@@ -1,7 +1,7 @@
 /** True when `url` answers 2xx within a second. */
-export async function httpOk(url: string): Promise<boolean> {
+export async function httpOk(url: string, headers: Record<string, string> = {}): Promise<boolean> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(1000) });
     await res.arrayBuffer();
     return res.ok;
   } catch {
@@ -10,9 +10,13 @@ export async function httpOk(url: string): Promise<boolean> {
 }
 
 /** Polls `url` until it answers 2xx; throws after `timeoutMs`. */
-export async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  timeoutMs = 30_000,
+  headers: Record<string, string> = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await httpOk(url))) {
+  while (!(await httpOk(url, headers))) {
     if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -23,6 +24,7 @@ let db: TestDatabase;
 let pgProxy: TcpProxy;
 let nginxPort: number;
 let apiPorts: [number, number];
+let processorPorts: [number, number];
 let stackEnv: Record<string, string>;
 let admin: { authorization: string };
 
@@ -65,11 +67,13 @@ beforeAll(async () => {
   pgProxy = await TcpProxy.to(db.url);
   nginxPort = await freePort();
   apiPorts = await portPair();
+  processorPorts = await portPair();
   stackEnv = {
     STACK_DIR: stateDir,
     STACK_PORT: String(nginxPort),
     STACK_API_BASE_PORT: String(apiPorts[0]),
     STACK_INSTANCES: '2',
+    STACK_PROCESSOR_BASE_PORT: String(processorPorts[0]),
     STACK_RATE_LIMIT: '10r/s',
     STACK_RATE_BURST: '20',
     DATABASE_URL: pgProxy.via(db.url),
@@ -116,6 +120,7 @@ describe('local stack: nginx in front of two instances', () => {
     expect(status.out).toMatch(/nginx\s+\d+\s+running/);
     expect(status.out).toMatch(/api-2\s+\d+\s+running\s+\S+\s+healthy/);
     expect(status.out).toMatch(/worker-1\s+\d+\s+running/);
+    expect(status.out).toMatch(/processors\s+\d+\s+running/);
   });
 
   it('populates sample data and demonstrates the cache: a miss, then a hit, with their times', async () => {
@@ -127,6 +132,22 @@ describe('local stack: nginx in front of two instances', () => {
     expect(demo.out).toMatch(
       /first read .* x-cache: MISS in [\d.]+ ms[\s\S]*second read .* x-cache: HIT in [\d.]+ ms/,
     );
+  });
+
+  it('takes a payment through nginx to the emulated processor, via the worker process', async () => {
+    const id = randomUUID();
+    const res = await via('/payments', jsonBody({ correlationId: id, amount: 19.9 }));
+    expect(res.status).toBe(202);
+    await eventually(async () => {
+      const summary = (await (await via('/payments-summary')).json()) as {
+        default: { totalRequests: number };
+      };
+      expect(summary.default.totalRequests).toBe(1);
+    }, 15_000);
+    const processor = await fetch(`http://127.0.0.1:${processorPorts[0]}/admin/payments-summary`, {
+      headers: { 'x-rinha-token': '123' },
+    });
+    expect(await processor.json()).toMatchObject({ totalRequests: 1, totalAmount: 19.9 });
   });
 
   it('passes the request id through to the instance and back, and writes a JSON access log', async () => {
