@@ -78,6 +78,8 @@ const Env = Type.Object({
   ORDER_OPTIMISTIC_RETRIES: Type.Integer({ minimum: 1, maximum: 1000, default: 30 }),
   /** Pending orders a worker reserves per transaction. */
   ORDER_QUEUE_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  /** The worker role serves GET /metrics on this port (0: off). */
+  WORKER_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
   /** Run the queue worker and sweeper inside the API process (default: only in the embedded mode). */
   WORKER_IN_PROCESS: Type.Optional(Type.Boolean()),
 

@@ -102,6 +102,19 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   metrics.gauge('order_queue_depth', 'Orders waiting for a worker (queued strategy)', [], async () => [
     { value: (await orders.queueStats()).depth },
   ]);
+  const payments = new PaymentRepository(db.pool);
+  metrics.gauge(
+    'payment_queue_depth',
+    'Payments accepted and not yet confirmed by a processor',
+    [],
+    async () => [{ value: (await payments.queueStats()).depth }],
+  );
+  metrics.gauge(
+    'payment_queue_oldest_age_seconds',
+    'Age of the oldest payment not yet confirmed',
+    [],
+    async () => [{ value: (await payments.queueStats()).oldestAgeSeconds }],
+  );
   metrics.gauge(
     'order_queue_oldest_age_seconds',
     'Age of the oldest order waiting for a worker',
@@ -117,7 +130,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     refreshTokens: new RefreshTokenRepository(db.pool, config.REFRESH_TOKEN_TTL_SECONDS),
     orders,
     placer: new OrderPlacer(db.pool, config),
-    payments: new PaymentRepository(db.pool),
+    payments,
     processors,
     jwtSecret: jwtSecret(config, log),
     db,

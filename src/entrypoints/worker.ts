@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import closeWithGrace from 'close-with-grace';
 import { createDeps } from '../deps.ts';
 import { createOrderWorker } from '../modules/orders/create-worker.ts';
@@ -16,6 +17,15 @@ const worker = createOrderWorker(deps);
 const payments = createPaymentWorker(deps);
 await worker.start();
 await payments.start();
+// No HTTP API here, but its breakers and probes should be scraped like the rest.
+const metricsServer = config.WORKER_METRICS_PORT
+  ? createServer(async (req, res) => {
+      if (req.url !== '/metrics') return res.writeHead(404).end();
+      res
+        .writeHead(200, { 'content-type': deps.metrics.registry.contentType })
+        .end(await deps.metrics.registry.metrics());
+    }).listen(config.WORKER_METRICS_PORT, config.HOST)
+  : null;
 log.info('worker ready');
 log.flush();
 
@@ -23,6 +33,7 @@ log.flush();
 closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
   if (err) log.error({ err }, 'fatal error; shutting down');
   else log.info({ signal }, 'worker shutting down');
+  metricsServer?.close();
   await Promise.all([worker.stop(), payments.stop()]);
   await deps.close();
   log.info('stopped');

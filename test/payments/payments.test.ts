@@ -118,6 +118,8 @@ describe('POST /payments', () => {
       default: { totalRequests: 1, totalAmount: 19.9 },
       fallback: { totalRequests: 0, totalAmount: 0 },
     });
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/payments_processor_calls_total\{processor="default",outcome="accepted"\} [1-9]/);
   });
 
   it('takes any positive amount with up to 2 decimals, summed exactly', async () => {

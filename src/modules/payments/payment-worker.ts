@@ -72,6 +72,37 @@ export class PaymentWorker {
     this.metrics = metrics;
     this.log = log;
     this.opts = opts;
+    const states = { closed: 0, 'half-open': 1, open: 2 } as const;
+    metrics.gauge(
+      'payment_circuit_state',
+      'Circuit breaker per processor: 0 closed, 1 half-open, 2 open',
+      ['processor'],
+      async () =>
+        [...this.breakers].map(([processor, b]) => ({
+          labels: { processor },
+          value: states[breakerAt(b, Date.now(), BREAKER).state],
+        })),
+    );
+    metrics.gauge(
+      'payment_processor_health',
+      'Shared health probe: 1 healthy, 0 failing, -1 unknown',
+      ['processor'],
+      async () =>
+        (['default', 'fallback'] as const).map((processor) => {
+          const h = this.health.health(processor);
+          return { labels: { processor }, value: h === null ? -1 : h.failing ? 0 : 1 };
+        }),
+    );
+    metrics.gauge(
+      'payment_processor_min_response_ms',
+      'minResponseTime from the shared health probe',
+      ['processor'],
+      async () =>
+        (['default', 'fallback'] as const).flatMap((processor) => {
+          const h = this.health.health(processor);
+          return h ? [{ labels: { processor }, value: h.minResponseTime }] : [];
+        }),
+    );
   }
 
   async start(): Promise<void> {

@@ -255,6 +255,15 @@ export class PaymentRepository {
     return { default: part('default'), fallback: part('fallback') };
   }
 
+  /** The work not yet confirmed, for metrics. */
+  async queueStats(): Promise<{ depth: number; oldestAgeSeconds: number }> {
+    const { rows } = await this.db.query<{ depth: string; age: number | null }>({
+      name: 'payment_queue_stats',
+      text: "SELECT count(*) AS depth, extract(epoch FROM now() - min(created_at))::float8 AS age FROM payments WHERE status IN ('queued', 'processing')",
+    });
+    return { depth: Number(rows[0]?.depth ?? 0), oldestAgeSeconds: rows[0]?.age ?? 0 };
+  }
+
   async purge(): Promise<number> {
     const { rowCount } = await this.db.query('DELETE FROM payments WHERE order_id IS NULL');
     return rowCount ?? 0;

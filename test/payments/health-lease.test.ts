@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPaymentWorker } from '../../src/modules/payments/create-worker.ts';
+import { createProcessorEmulator } from '../../src/modules/payments/emulator/processor-emulator.ts';
+import type { PaymentWorker } from '../../src/modules/payments/payment-worker.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import {
+  createTestDatabase,
+  eventually,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  testRedisPrefix,
+} from '../helpers/env.ts';
+
+let db: TestDatabase;
+const apps: TestApp[] = [];
+const workers: PaymentWorker[] = [];
+const processors: FastifyInstance[] = [];
+const healthCalls = { default: 0, fallback: 0 };
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const urls: string[] = [];
+  for (const name of ['default', 'fallback'] as const) {
+    const p = createProcessorEmulator({ name, fee: name === 'default' ? 0.05 : 0.15 });
+    p.addHook('onRequest', async (request) => {
+      if (request.url === '/payments/service-health') healthCalls[name]++;
+    });
+    await p.listen({ port: 0, host: '127.0.0.1' });
+    processors.push(p);
+    urls.push(`http://127.0.0.1:${(p.server.address() as { port: number }).port}`);
+  }
+  // Two instances, one Redis: they must share one probe per processor per 5 s.
+  const env = {
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: testRedisPrefix(),
+    PAYMENT_PROCESSOR_URL_DEFAULT: urls[0],
+    PAYMENT_PROCESSOR_URL_FALLBACK: urls[1],
+  };
+  for (const id of ['a', 'b']) {
+    const t = await startTestApp({ ...env, INSTANCE_ID: id });
+    const w = createPaymentWorker(t.deps);
+    await w.start();
+    apps.push(t);
+    workers.push(w);
+  }
+});
+afterAll(async () => {
+  for (const w of workers) await w.stop();
+  for (const t of apps) await t.close();
+  for (const p of processors) await p.close();
+  await db?.drop();
+});
+
+describe('processor health, shared by every instance', () => {
+  it('is read at most once per 5 s per processor across instances, and both instances know it', async () => {
+    await new Promise((r) => setTimeout(r, 2500)); // five refresh rounds on each instance
+    expect(healthCalls).toEqual({ default: 1, fallback: 1 });
+    for (const t of apps) {
+      await eventually(async () => {
+        const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+        expect(metrics).toMatch(/payment_processor_health\{processor="default"\} 1/);
+        expect(metrics).toMatch(/payment_circuit_state\{processor="fallback"\} 0/);
+        expect(metrics).toMatch(/^payment_queue_depth 0$/m);
+      });
+    }
+  });
+});
