@@ -34,6 +34,8 @@ export interface BenchStack {
   instances: string[];
   /** nginx's JSON access log. */
   accessLog: string;
+  /** Where the stack keeps its pid files and logs. */
+  stateDir: string;
   down(): void;
 }
 
@@ -58,7 +60,7 @@ export function startStack(opts: {
     STACK_API_BASE_PORT: String(opts.apiBasePort),
     STACK_INSTANCES: String(opts.instances),
     // These benches need no payment processors (and must not take ports 8001/8002 from a running stack).
-    STACK_PROCESSORS: process.env.STACK_PROCESSORS ?? '0',
+    STACK_PROCESSORS: opts.env.STACK_PROCESSORS ?? process.env.STACK_PROCESSORS ?? '0',
     STACK_RATE_LIMIT: opts.rate ?? '1000000r/s',
     STACK_RATE_BURST: opts.rate ? '20' : '1000000',
   };
@@ -70,6 +72,7 @@ export function startStack(opts: {
     url: `http://127.0.0.1:${opts.port}`,
     instances: Array.from({ length: opts.instances }, (_, i) => `http://127.0.0.1:${opts.apiBasePort + i}`),
     accessLog: join(stateDir, 'logs', 'nginx-access.log'),
+    stateDir,
     down: () => {
       stack('down');
       rmSync(stateDir, { recursive: true, force: true });

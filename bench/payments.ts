@@ -1,0 +1,304 @@
+/**
+ * bench:payments — the Rinha de Backend 2025 scoring test against the local
+ * stack (nginx → 2 instances, workers, the two processor emulators):
+ * virtual users ramp from 1 to 550 over 60 s, each posting a 19.90 payment
+ * and then sleeping 1 s; every 10 s the processors change (the stage table
+ * below) and an auditor compares /payments-summary with both processors'
+ * own summaries. Prints the score breakdown, p99 of every HTTP request, lag,
+ * inconsistencies, and the CPU and peak memory of armazem's processes and nginx.
+ *
+ * BENCH_KILL=1: SIGKILL one API instance and one worker at 30 s (the stack
+ * then runs 2 workers) — lag and inconsistencies must stay 0.
+ * Env: BENCH_SECONDS (60), BENCH_MAX_VUS (550).
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { scratchDatabase, startStack } from './lib/stack.ts';
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
+const MAX_VUS = Number(process.env.BENCH_MAX_VUS ?? 550);
+const KILL = process.env.BENCH_KILL === '1';
+const AMOUNT = 19.9;
+const FEES = { default: 0.05, fallback: 0.15 };
+const PROCESSOR_PORTS = { default: 3801, fallback: 3802 };
+const ADMIN = { 'x-rinha-token': '123', 'content-type': 'application/json' };
+
+/** Every 10 s the processors change: delays in ms, failing or not (the contest's stages). */
+const STAGES: Array<{ label: string; default: [number, boolean]; fallback: [number, boolean] }> = [
+  { label: 'both fast', default: [0, false], fallback: [0, false] },
+  { label: 'default slow', default: [100, false], fallback: [0, false] },
+  { label: 'default failing', default: [0, true], fallback: [0, false] },
+  { label: 'both failing and very slow', default: [1000, true], fallback: [1000, true] },
+  { label: 'both slightly slow', default: [20, false], fallback: [20, false] },
+  { label: 'fallback very slow', default: [0, false], fallback: [1000, false] },
+];
+
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+
+async function configure(name: 'default' | 'fallback', delay: number, failing: boolean) {
+  const base = `http://127.0.0.1:${PROCESSOR_PORTS[name]}/admin/configurations`;
+  await fetch(`${base}/delay`, { method: 'PUT', headers: ADMIN, body: JSON.stringify({ delay }) });
+  await fetch(`${base}/failure`, {
+    method: 'PUT',
+    headers: ADMIN,
+    body: JSON.stringify({ failure: failing }),
+  });
+}
+
+async function processorSummary(name: 'default' | 'fallback', from: string, to: string) {
+  const res = await fetch(
+    `http://127.0.0.1:${PROCESSOR_PORTS[name]}/admin/payments-summary?from=${from}&to=${to}`,
+    { headers: ADMIN },
+  );
+  return (await res.json()) as { totalRequests: number; totalAmount: number };
+}
+
+/** CPU seconds and resident memory of the stack's processes, from /proc. */
+function sample(pids: number[]): { cpuSeconds: number; rssMb: number } {
+  let ticks = 0;
+  let rssKb = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      ticks += Number(stat[11]) + Number(stat[12]);
+      rssKb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {}
+  }
+  return { cpuSeconds: ticks / 100, rssMb: rssKb / 1024 };
+}
+
+/** The stack's process ids (nginx master and workers, instances, queue workers), not the emulators. */
+function stackPids(stateDir: string): number[] {
+  const ids: number[] = [];
+  const read = (f: string) => {
+    try {
+      ids.push(Number(readFileSync(join(stateDir, f), 'utf8')));
+    } catch {}
+  };
+  read('nginx.pid');
+  for (const n of ['api-1', 'api-2', 'worker-1', 'worker-2']) read(`pids/${n}.pid`);
+  const nginx = ids[0];
+  if (nginx) {
+    // nginx's worker processes are its children.
+    try {
+      const children = readFileSync(`/proc/${nginx}/task/${nginx}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number);
+      ids.push(...children);
+    } catch {}
+  }
+  return ids;
+}
+
+async function main() {
+  const db = await scratchDatabase(ADMIN_URL, 'armazem_bench_payments');
+  const stack = startStack({
+    env: {
+      DATABASE_URL: db.url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: `bench-payments:${process.pid}:`,
+      STACK_PROCESSORS: '1',
+      STACK_PROCESSOR_BASE_PORT: String(PROCESSOR_PORTS.default),
+      STACK_WORKERS: KILL ? '2' : '1',
+      PAYMENTS_PURGE_ENABLED: 'true',
+      LOG_LEVEL: 'warn',
+    },
+    port: 3898,
+    apiBasePort: 3851,
+    instances: 2,
+  });
+  const pool = new Pool(stack.url, { connections: MAX_VUS + 50, pipelining: 1 });
+  const latencies: number[] = [];
+  let accepted = 0;
+  let failed = 0;
+  const request = async (method: 'GET' | 'POST', path: string, body?: string) => {
+    const t0 = performance.now();
+    try {
+      const res = await pool.request({
+        method,
+        path,
+        ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}),
+      });
+      const text = await res.body.text();
+      latencies.push(performance.now() - t0);
+      return { status: res.statusCode, text };
+    } catch {
+      latencies.push(performance.now() - t0);
+      return { status: 0, text: '' };
+    }
+  };
+
+  try {
+    await request('POST', '/purge-payments');
+    const pids = stackPids(stack.stateDir);
+    const before = sample(pids);
+    let peakRss = 0;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, sample(pids).rssMb);
+    }, 250);
+    const start = Date.now();
+    const startIso = new Date(start).toISOString();
+    const end = start + SECONDS * 1000;
+    let inconsistencies = 0;
+    const audits: string[] = [];
+
+    // The processors' stages.
+    const stageTimers = STAGES.map((s, i) =>
+      setTimeout(() => {
+        void configure('default', ...s.default);
+        void configure('fallback', ...s.fallback);
+      }, i * 10_000),
+    );
+    // The auditor, every 10 s: a window that ends 3 s ago, so payments in flight settle.
+    const audit = async () => {
+      const to = new Date(Date.now() - 3000).toISOString();
+      const ours = JSON.parse(
+        (await request('GET', `/payments-summary?from=${startIso}&to=${to}`)).text,
+      ) as Record<string, { totalRequests: number; totalAmount: number }>;
+      for (const name of ['default', 'fallback'] as const) {
+        const theirs = await processorSummary(name, startIso, to);
+        if (
+          ours[name]?.totalRequests !== theirs.totalRequests ||
+          Math.abs((ours[name]?.totalAmount ?? 0) - theirs.totalAmount) > 0.001
+        ) {
+          inconsistencies++;
+          audits.push(`${name}: ours ${JSON.stringify(ours[name])} vs processor ${JSON.stringify(theirs)}`);
+        }
+      }
+    };
+    const auditTimer = setInterval(() => void audit(), 10_000);
+    if (KILL) {
+      setTimeout(() => {
+        for (const part of ['api-1', 'worker-1']) {
+          try {
+            process.kill(
+              Number(readFileSync(join(stack.accessLog, '..', '..', 'pids', `${part}.pid`), 'utf8')),
+              'SIGKILL',
+            );
+            console.log(`${((Date.now() - start) / 1000).toFixed(1)} s: SIGKILL ${part}`);
+          } catch {}
+        }
+      }, SECONDS * 500);
+    }
+
+    // Virtual users: ramp 1 → MAX_VUS over the run; each pays, then sleeps 1 s.
+    const vus: Promise<void>[] = [];
+    const vu = async () => {
+      while (Date.now() < end) {
+        const res = await request(
+          'POST',
+          '/payments',
+          JSON.stringify({ correlationId: randomUUID(), amount: AMOUNT }),
+        );
+        if (res.status >= 200 && res.status < 300) accepted++;
+        else failed++;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    };
+    while (Date.now() < end) {
+      const target = Math.min(
+        MAX_VUS,
+        1 + Math.floor(((Date.now() - start) / (SECONDS * 1000)) * (MAX_VUS - 1)),
+      );
+      while (vus.length < target) vus.push(vu());
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await Promise.all(vus);
+    clearInterval(auditTimer);
+    for (const t of stageTimers) clearTimeout(t);
+    await configure('default', 0, false);
+    await configure('fallback', 0, false);
+
+    // Lag: accepted payments not yet confirmed, after a short grace for the last ones.
+    const endIso = new Date().toISOString();
+    let summary: Record<'default' | 'fallback', { totalRequests: number; totalAmount: number }> = {
+      default: { totalRequests: 0, totalAmount: 0 },
+      fallback: { totalRequests: 0, totalAmount: 0 },
+    };
+    const graceEnd = Date.now() + 10_000;
+    // Up to now, not to the load's end: the last payments get their requestedAt when a worker sends them.
+    let toIso = endIso;
+    do {
+      toIso = new Date().toISOString();
+      summary = JSON.parse((await request('GET', `/payments-summary?from=${startIso}&to=${toIso}`)).text);
+      if (summary.default.totalRequests + summary.fallback.totalRequests >= accepted) break;
+      await new Promise((r) => setTimeout(r, 250));
+    } while (Date.now() < graceEnd);
+    const lag = accepted - summary.default.totalRequests - summary.fallback.totalRequests;
+    await audit(); // the final audit, over everything
+    const finalTo = toIso;
+    for (const name of ['default', 'fallback'] as const) {
+      const theirs = await processorSummary(name, startIso, finalTo);
+      if (summary[name].totalRequests !== theirs.totalRequests)
+        audits.push(
+          `final ${name}: ours ${summary[name].totalRequests} vs processor ${theirs.totalRequests}`,
+        );
+    }
+    clearInterval(sampler);
+    const after = sample(pids);
+
+    latencies.sort((a, b) => a - b);
+    const p99 = latencies[Math.floor(latencies.length * 0.99)] ?? 0;
+    const gross = summary.default.totalAmount + summary.fallback.totalAmount;
+    const fees = summary.default.totalAmount * FEES.default + summary.fallback.totalAmount * FEES.fallback;
+    const bonus = Math.max((11 - p99) * 0.02, 0);
+    const fine = inconsistencies > 0 ? 0.35 : 0;
+    const score = (gross - fees) * (1 + bonus) * (1 - fine);
+    const maxScore = accepted * AMOUNT * (1 - FEES.default) * (1 + 0.2);
+
+    console.log(
+      `\nbench:payments — ${SECONDS} s, 1 → ${MAX_VUS} virtual users, ${KILL ? 'api-1 and worker-1 SIGKILLed at half time, ' : ''}stack: nginx → 2 instances + ${KILL ? 2 : 1} worker(s) + emulators\n`,
+    );
+    console.log('| stage (10 s each) | default (delay ms, failing) | fallback |');
+    console.log('|---|---|---|');
+    for (const s of STAGES)
+      console.log(`| ${s.label} | ${s.default.join(', ')} | ${s.fallback.join(', ')} |`);
+    console.log('\n| figure | value |');
+    console.log('|---|---:|');
+    console.log(
+      `| payments sent / accepted (2xx) / refused | ${fmt(accepted + failed)} / ${fmt(accepted)} / ${fmt(failed)} |`,
+    );
+    console.log(
+      `| on default / on fallback | ${fmt(summary.default.totalRequests)} / ${fmt(summary.fallback.totalRequests)} |`,
+    );
+    console.log(`| lag (accepted − confirmed, after 10 s grace) | ${lag} |`);
+    console.log(`| inconsistencies (audits every 10 s + final) | ${inconsistencies} |`);
+    console.log(`| p99 of all ${fmt(latencies.length)} HTTP requests | ${p99.toFixed(2)} ms |`);
+    console.log(`| amount processed − fees | ${fmt(gross - fees, 2)} |`);
+    console.log(`| bonus (11 − p99) × 0.02 / fine | ${(bonus * 100).toFixed(1)} % / ${fine * 100} % |`);
+    console.log(
+      `| **score** / maximum for ${fmt(accepted)} payments (all on default, p99 ≤ 1 ms) | **${fmt(score, 2)}** / ${fmt(maxScore, 2)} (${((score / maxScore) * 100).toFixed(1)} %) |`,
+    );
+    console.log(
+      `| CPU of armazem + nginx over the run | ${(after.cpuSeconds - before.cpuSeconds).toFixed(1)} s (${((after.cpuSeconds - before.cpuSeconds) / SECONDS).toFixed(2)} cores) |`,
+    );
+    console.log(`| peak memory of armazem + nginx (RSS) | ${peakRss.toFixed(0)} MB |`);
+    for (const a of audits) console.log(`audit mismatch: ${a}`);
+    if (lag !== 0) {
+      // Why: the payments not confirmed, by state and last error.
+      const c = new (await import('pg')).default.Client({ connectionString: db.url });
+      await c.connect();
+      const { rows } = await c.query(
+        "SELECT status, processor, last_error, attempts, count(*)::int AS n FROM payments WHERE status <> 'processed' GROUP BY 1, 2, 3, 4 ORDER BY n DESC LIMIT 10",
+      );
+      await c.end();
+      for (const r of rows) console.log(`unconfirmed: ${JSON.stringify(r)}`);
+    }
+    console.log(
+      `\ntargets: 0 inconsistencies → ${inconsistencies}; lag 0 → ${lag}; p99 ≤ 1 ms → ${p99.toFixed(2)} ms; score within 1 % of the maximum → ${((score / maxScore) * 100).toFixed(1)} %; memory ≤ 200 MB → ${peakRss.toFixed(0)} MB`,
+    );
+  } finally {
+    await pool.close();
+    stack.down();
+    await db.drop();
+  }
+}
+
+await main();
