@@ -137,6 +137,23 @@ async function main() {
 
   try {
     await request('POST', '/purge-payments');
+    if (process.env.BENCH_DEBUG) {
+      const pid = Number(readFileSync(join(stack.stateDir, 'pids', 'api-1.pid'), 'utf8'));
+      console.log(
+        'api-1 pid',
+        pid,
+        'alive',
+        (() => {
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        })(),
+      );
+      console.log(readFileSync(join(stack.stateDir, 'logs', 'api-1.log'), 'utf8').slice(0, 2000));
+    }
     const pids = stackPids(stack.stateDir);
     const before = sample(pids);
     let peakRss = 0;
@@ -183,7 +200,11 @@ async function main() {
               'SIGKILL',
             );
             console.log(`${((Date.now() - start) / 1000).toFixed(1)} s: SIGKILL ${part}`);
-          } catch {}
+          } catch (err) {
+            console.log(`could not SIGKILL ${part}: ${(err as Error).message}`);
+            if (process.env.BENCH_DEBUG)
+              console.log(readFileSync(join(stack.stateDir, 'logs', `${part}.log`), 'utf8').slice(-3000));
+          }
         }
       }, SECONDS * 500);
     }
@@ -295,8 +316,9 @@ async function main() {
       `\ntargets: 0 inconsistencies → ${inconsistencies}; lag 0 → ${lag}; p99 ≤ 1 ms → ${p99.toFixed(2)} ms; score within 1 % of the maximum → ${((score / maxScore) * 100).toFixed(1)} %; memory ≤ 200 MB → ${peakRss.toFixed(0)} MB`,
     );
   } finally {
-    await pool.close();
+    // The stack first: whatever else fails, no process may be left behind.
     stack.down();
+    await pool.close().catch(() => {});
     await db.drop();
   }
 }

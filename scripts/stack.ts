@@ -9,6 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -114,6 +115,14 @@ function isOurs(pid: number, part: Part): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+      .once('error', () => resolve(false))
+      .listen(port, () => server.close(() => resolve(true)));
+  });
+}
+
 /** A worker has no port: it is ready once its LISTEN connection shows in pg_stat_activity. */
 async function waitForWorker(part: Part, timeoutMs = 30_000): Promise<void> {
   const client = new pg.Client({ connectionString: DATABASE_URL });
@@ -215,6 +224,19 @@ async function up() {
   });
   if (running.length > 0)
     throw new Error(`already running: ${running.map((p) => p.name).join(', ')} (npm run stack:down first)`);
+  // A port already taken would let the health checks pass against someone else's process.
+  const ports = [
+    PORT,
+    ...apiParts().map((p) => p.port),
+    ...(PROCESSORS ? [PROCESSOR_BASE_PORT, PROCESSOR_BASE_PORT + 1] : []),
+  ];
+  const taken = (await Promise.all(ports.map(async (port) => ((await portFree(port)) ? null : port)))).filter(
+    (p) => p !== null,
+  );
+  if (taken.length > 0)
+    throw new Error(
+      `port(s) ${taken.join(', ')} already in use: another stack (STACK_DIR) or program is running`,
+    );
   nginxBinary(); // before anything starts: installs nginx when missing
   for (const d of ['pids', 'logs']) mkdirSync(join(STATE, d), { recursive: true });
 

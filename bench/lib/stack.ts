@@ -66,17 +66,32 @@ export function startStack(opts: {
   };
   const stack = (cmd: string) =>
     spawnSync(process.execPath, ['scripts/stack.ts', cmd], { cwd: ROOT, env, encoding: 'utf8' });
+  let stopped = false;
+  // Idempotent, synchronous: also run on exit and on SIGINT/SIGTERM, so no bench leaves a stack behind.
+  const down = () => {
+    if (stopped) return;
+    stopped = true;
+    stack('down');
+    rmSync(stateDir, { recursive: true, force: true });
+  };
+  process.once('exit', down);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      down();
+      process.exit(1);
+    });
+  }
   const up = stack('up');
-  if (up.status !== 0) throw new Error(`stack:up failed:\n${up.stdout}${up.stderr}`);
+  if (up.status !== 0) {
+    down();
+    throw new Error(`stack:up failed:\n${up.stdout}${up.stderr}`);
+  }
   return {
     url: `http://127.0.0.1:${opts.port}`,
     instances: Array.from({ length: opts.instances }, (_, i) => `http://127.0.0.1:${opts.apiBasePort + i}`),
     accessLog: join(stateDir, 'logs', 'nginx-access.log'),
     stateDir,
-    down: () => {
-      stack('down');
-      rmSync(stateDir, { recursive: true, force: true });
-    },
+    down,
   };
 }
 

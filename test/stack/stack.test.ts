@@ -121,6 +121,11 @@ describe('local stack: nginx in front of two instances', () => {
     expect(status.out).toMatch(/api-2\s+\d+\s+running\s+\S+\s+healthy/);
     expect(status.out).toMatch(/worker-1\s+\d+\s+running/);
     expect(status.out).toMatch(/processors\s+\d+\s+running/);
+    // A second stack on the same ports refuses to start (its health checks would reach this one).
+    const other = startProcess('scripts/stack.ts', { ...stackEnv, STACK_DIR: `${stateDir}-other` }, ['up']);
+    expect(await other.exited).not.toBe(0);
+    expect(other.stderr() + other.stdout()).toMatch(/already in use/);
+    rmSync(`${stateDir}-other`, { recursive: true, force: true });
   });
 
   it('populates sample data and demonstrates the cache: a miss, then a hit, with their times', async () => {
