@@ -93,6 +93,12 @@ const Env = Type.Object({
   PAYMENT_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
   /** An order's payment that processors refuse this many times fails; the order's stock is released. */
   PAYMENT_ORDER_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  /**
+   * Accept payments without waiting for the WAL flush: the payment is in
+   * PostgreSQL before the 2xx, so it survives SIGKILL of any armazem process;
+   * a crash of PostgreSQL itself could lose the last ≈0.6 s of accepts.
+   */
+  PAYMENTS_ASYNC_COMMIT: Type.Boolean({ default: true }),
   /** Lets anyone call POST /purge-payments (test runs); otherwise admins only. */
   PAYMENTS_PURGE_ENABLED: Type.Boolean({ default: false }),
 

@@ -102,7 +102,10 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   metrics.gauge('order_queue_depth', 'Orders waiting for a worker (queued strategy)', [], async () => [
     { value: (await orders.queueStats()).depth },
   ]);
-  const payments = new PaymentRepository(db.pool);
+  const payments = new PaymentRepository(
+    db.pool,
+    config.PAYMENTS_ASYNC_COMMIT ? db.asyncCommitPool : db.pool,
+  );
   metrics.gauge(
     'payment_queue_depth',
     'Payments accepted and not yet confirmed by a processor',

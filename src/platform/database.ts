@@ -10,6 +10,8 @@ import type { Logger } from './logger.ts';
  */
 export interface Database {
   readonly pool: pg.Pool;
+  /** Connections whose commits do not wait for the WAL flush (synchronous_commit=off); the same pool when embedded. */
+  readonly asyncCommitPool: pg.Pool;
   readonly kind: 'postgres' | 'embedded';
   /** Safe to log: no password. */
   readonly description: string;
@@ -27,11 +29,24 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
       application_name: `armazem/${config.INSTANCE_ID}`,
     });
     watchPool(pool, log);
+    const asyncCommitPool = new pg.Pool({
+      connectionString: config.DATABASE_URL,
+      max: Math.max(2, Math.ceil(config.DB_POOL_MAX / 2)),
+      connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
+      statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
+      idleTimeoutMillis: 30_000,
+      application_name: `armazem/${config.INSTANCE_ID}/async`,
+      options: '-c synchronous_commit=off',
+    });
+    watchPool(asyncCommitPool, log);
     return {
       pool,
+      asyncCommitPool,
       kind: 'postgres',
       description: `postgres ${redactUrl(config.DATABASE_URL)}`,
-      close: () => pool.end(),
+      close: async () => {
+        await Promise.all([pool.end(), asyncCommitPool.end()]);
+      },
     };
   }
   const embedded = await (await loadEmbedded()).startEmbeddedPostgres(config.DATA_DIR);
@@ -48,6 +63,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   watchPool(pool, log);
   return {
     pool,
+    asyncCommitPool: pool,
     kind: 'embedded',
     description: `embedded PGlite at ${embedded.dataDir}`,
     close: async () => {

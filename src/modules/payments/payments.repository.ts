@@ -33,9 +33,12 @@ export type SummaryPart = { totalRequests: number; totalAmount: number };
 
 export class PaymentRepository {
   private readonly db: pg.Pool;
+  private readonly acceptDb: pg.Pool;
 
-  constructor(db: pg.Pool) {
+  /** `acceptDb` takes the accepting INSERTs (PAYMENTS_ASYNC_COMMIT: a pool that does not wait for the WAL flush). */
+  constructor(db: pg.Pool, acceptDb: pg.Pool = db) {
     this.db = db;
+    this.acceptDb = acceptDb;
   }
 
   /**
@@ -48,7 +51,7 @@ export class PaymentRepository {
     amount: string,
     orderId?: number,
   ): Promise<'accepted' | 'duplicate' | 'conflict'> {
-    const { rows } = await this.db.query<{ inserted: boolean; existing: string | null }>({
+    const { rows } = await this.acceptDb.query<{ inserted: boolean; existing: string | null }>({
       name: 'payment_accept',
       text: `WITH ins AS (
                INSERT INTO payments (correlation_id, amount, order_id) VALUES ($1, $2, $3)
