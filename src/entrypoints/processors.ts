@@ -10,8 +10,9 @@ const servers = [
   createProcessorEmulator({ name: 'default', fee: 0.05 }),
   createProcessorEmulator({ name: 'fallback', fee: 0.15 }),
 ];
-await servers[0]?.listen({ host: '127.0.0.1', port: ports.default });
-await servers[1]?.listen({ host: '127.0.0.1', port: ports.fallback });
+const host = process.env.HOST ?? '127.0.0.1';
+await servers[0]?.listen({ host, port: ports.default });
+await servers[1]?.listen({ host, port: ports.fallback });
 console.error(
   `payment processors: default http://127.0.0.1:${ports.default} · fallback http://127.0.0.1:${ports.fallback}`,
 );
