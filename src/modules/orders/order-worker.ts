@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { inTransaction } from '../../platform/database.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { WakeLoop } from '../../platform/wake-loop.ts';
 import type { OrderRepository } from './orders.repository.ts';
 import { applyStockDeltas, lockProducts } from './stock.ts';
 
@@ -86,68 +87,28 @@ export interface WorkerOptions {
 }
 
 /** Runs the queue and the reservation sweeper until stopped; stop() lets the current batch finish. */
-export class OrderWorker {
-  private running = false;
-  private wake: (() => void) | null = null;
-  private listener: pg.PoolClient | null = null;
-  private loop: Promise<void> | null = null;
-  private readonly db: pg.Pool;
+export class OrderWorker extends WakeLoop {
+  private lastSweep = 0;
   private readonly orders: OrderRepository;
-  private readonly log: Logger;
   private readonly opts: WorkerOptions;
 
   constructor(db: pg.Pool, orders: OrderRepository, log: Logger, opts: WorkerOptions) {
-    this.db = db;
+    super(db, log, { channel: 'armazem_orders', listen: opts.listen, idleMs: opts.pollMs ?? 250 });
     this.orders = orders;
-    this.log = log;
     this.opts = opts;
   }
 
-  async start(): Promise<void> {
-    this.running = true;
-    if (this.opts.listen) {
-      this.listener = await this.db.connect();
-      this.listener.on('notification', () => this.wake?.());
-      await this.listener.query('LISTEN armazem_orders');
+  protected async step(): Promise<boolean> {
+    const { reserved, rejected } = await reservePendingBatch(this.db, this.opts);
+    if (reserved + rejected > 0) {
+      this.log.debug({ reserved, rejected }, 'order batch processed');
+      return true;
     }
-    this.loop = this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
-    if (this.listener) {
-      await this.listener.query('UNLISTEN *').catch(() => {});
-      this.listener.release();
+    if (Date.now() - this.lastSweep > (this.opts.sweepEveryMs ?? 5000)) {
+      this.lastSweep = Date.now();
+      const expired = await this.orders.sweepExpired();
+      if (expired > 0) this.log.info({ expired }, 'expired reservations cancelled');
     }
-  }
-
-  private async run(): Promise<void> {
-    let lastSweep = 0;
-    while (this.running) {
-      try {
-        const { reserved, rejected } = await reservePendingBatch(this.db, this.opts);
-        if (reserved + rejected > 0) {
-          this.log.debug({ reserved, rejected }, 'order batch processed');
-          continue; // more may be waiting
-        }
-        if (Date.now() - lastSweep > (this.opts.sweepEveryMs ?? 5000)) {
-          lastSweep = Date.now();
-          const expired = await this.orders.sweepExpired();
-          if (expired > 0) this.log.info({ expired }, 'expired reservations cancelled');
-        }
-      } catch (err) {
-        this.log.error({ err }, 'order worker failed; retrying');
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.opts.pollMs ?? 250);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = null;
-    }
+    return false;
   }
 }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../../platform/logger.ts';
 import type { Metrics } from '../../platform/metrics.ts';
+import { WakeLoop } from '../../platform/wake-loop.ts';
 import { chooseProcessor } from './choose-processor.ts';
 import { afterCall, type BreakerConfig, type BreakerState, breakerAt, CLOSED } from './circuit-breaker.ts';
 import type { HealthMonitor } from './health-monitor.ts';
@@ -39,21 +40,15 @@ export function backoffMs(attempt: number, random = Math.random): number {
  * outcomes, feeds the circuit breakers. Payments are never dropped: a
  * payment nobody can take now is tried again later.
  */
-export class PaymentWorker {
-  private running = false;
-  private loop: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
-  private listener: pg.PoolClient | null = null;
+export class PaymentWorker extends WakeLoop {
   private readonly breakers = new Map<ProcessorName, BreakerState>([
     ['default', CLOSED],
     ['fallback', CLOSED],
   ]);
-  private readonly db: pg.Pool;
   private readonly payments: PaymentRepository;
   private readonly clients: Map<ProcessorName, ProcessorClient>;
   private readonly health: HealthMonitor;
   private readonly metrics: Metrics;
-  private readonly log: Logger;
   private readonly opts: PaymentWorkerOptions;
 
   constructor(
@@ -65,12 +60,12 @@ export class PaymentWorker {
     log: Logger,
     opts: PaymentWorkerOptions,
   ) {
-    this.db = db;
+    // Short idle: a payment waiting for the default must be looked at again soon.
+    super(db, log, { channel: 'armazem_payments', listen: opts.listen, idleMs: 25 });
     this.payments = payments;
     this.clients = new Map(clients.map((c) => [c.name, c]));
     this.health = health;
     this.metrics = metrics;
-    this.log = log;
     this.opts = opts;
     const states = { closed: 0, 'half-open': 1, open: 2 } as const;
     metrics.gauge(
@@ -105,26 +100,16 @@ export class PaymentWorker {
     );
   }
 
-  async start(): Promise<void> {
-    this.running = true;
+  protected override async onStart(): Promise<void> {
     this.health.start();
-    if (this.opts.listen) {
-      this.listener = await this.db.connect();
-      this.listener.on('notification', () => this.wake?.());
-      await this.listener.query('LISTEN armazem_payments');
-    }
-    this.loop = this.run();
   }
 
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake?.();
-    await this.loop;
+  protected override async onStop(): Promise<void> {
     this.health.stop();
-    if (this.listener) {
-      await this.listener.query('UNLISTEN *').catch(() => {});
-      this.listener.release();
-    }
+  }
+
+  protected async step(): Promise<boolean> {
+    return (await this.round()) > 0;
   }
 
   /** One round: claim, call, record. Returns how many payments it handled. */
@@ -164,24 +149,5 @@ export class PaymentWorker {
     );
     await this.payments.record(outcomes, this.opts.maxOrderAttempts);
     return claimed.length;
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      try {
-        if ((await this.round()) > 0) continue;
-      } catch (err) {
-        this.log.error({ err }, 'payment round failed; retrying');
-      }
-      await new Promise<void>((resolve) => {
-        // Short: a payment that waits for the default must be looked at again soon.
-        const timer = setTimeout(resolve, 25);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = null;
-    }
   }
 }
