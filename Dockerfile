@@ -1,8 +1,17 @@
 # syntax=docker/dockerfile:1.7
-# One image, three roles chosen by command: the API (default), and the worker
-# and bot entry points as they land. Node 24 runs the TypeScript sources
-# directly (type stripping), so there is no build stage to carry along.
+# One image, three roles chosen by command: the API (default), the worker and
+# the processor emulators. The TypeScript is compiled in a build stage: Node's
+# type stripping costs ≈29 MB of RSS per process (measured: 145 → 116 MB),
+# which a 90 MB payments container cannot spare.
 ARG NODE_IMAGE=node:24-alpine
+
+# TypeScript 7's compiler is a native binary: build on glibc, run anywhere.
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+RUN npm install --ignore-scripts --no-audit --no-fund
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json
 
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
@@ -23,11 +32,11 @@ ENV NODE_ENV=production \
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
-COPY src ./src
 # Files stay root-owned and read-only to the process; it runs as `node`.
 USER node
 EXPOSE 3000
 ENTRYPOINT ["node"]
-CMD ["src/entrypoints/api.ts"]
+CMD ["dist/entrypoints/api.js"]

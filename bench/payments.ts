@@ -106,7 +106,11 @@ async function main() {
       REDIS_KEY_PREFIX: `bench-payments:${process.pid}:`,
       STACK_PROCESSORS: '1',
       STACK_PROCESSOR_BASE_PORT: String(PROCESSOR_PORTS.default),
-      STACK_WORKERS: KILL ? '2' : '1',
+      // As the payments profile deploys it: small heaps, and the workers inside
+      // the two instances. The SIGKILL variant keeps two separate workers, one to kill.
+      STACK_WORKERS: KILL ? '2' : '0',
+      WORKER_IN_PROCESS: KILL ? 'false' : 'true',
+      STACK_NODE_FLAGS: '--max-semi-space-size=4 --max-old-space-size=56',
       PAYMENTS_PURGE_ENABLED: 'true',
       LOG_LEVEL: 'warn',
     },
@@ -275,7 +279,7 @@ async function main() {
     const maxScore = accepted * AMOUNT * (1 - FEES.default) * (1 + 0.2);
 
     console.log(
-      `\nbench:payments — ${SECONDS} s, 1 → ${MAX_VUS} virtual users, ${KILL ? 'api-1 and worker-1 SIGKILLed at half time, ' : ''}stack: nginx → 2 instances + ${KILL ? 2 : 1} worker(s) + emulators\n`,
+      `\nbench:payments — ${SECONDS} s, 1 → ${MAX_VUS} virtual users, ${KILL ? 'api-1 and worker-1 SIGKILLed at half time, ' : ''}stack: nginx → 2 instances ${KILL ? '+ 2 workers' : 'running the workers, small heaps'} + emulators\n`,
     );
     console.log('| stage (10 s each) | default (delay ms, failing) | fallback |');
     console.log('|---|---|---|');

@@ -30,8 +30,8 @@ const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/arm
 const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const RATE = env.STACK_RATE_LIMIT ?? '10r/s';
 const BURST = env.STACK_RATE_BURST ?? '20';
-/** Same flags as `npm start`. */
-const API_NODE_FLAGS = ['--max-semi-space-size=32'];
+/** Same flags as `npm start`, unless STACK_NODE_FLAGS says otherwise (the payments profile runs small heaps). */
+const API_NODE_FLAGS = (env.STACK_NODE_FLAGS ?? '--max-semi-space-size=32').split(/\s+/).filter(Boolean);
 
 interface Part {
   name: string;

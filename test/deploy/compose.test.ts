@@ -97,7 +97,7 @@ describe('docker-compose.yml', () => {
         expect(nginx?.environment?.ARMAZEM_UPSTREAMS).toContain(`server ${name}:3000`);
       expect(nginxName).toBeDefined();
       if (profile === 'store') {
-        const [[, worker] = []] = by((s) => s.command?.[0] === 'src/entrypoints/worker.ts');
+        const [[, worker] = []] = by((s) => s.command?.[0] === 'dist/entrypoints/worker.js');
         expect(worker?.depends_on?.[pgName as string]?.condition).toBe('service_healthy');
       }
       expect(postgres?.healthcheck?.test).toContain('pg_isready');
@@ -135,7 +135,8 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/NODE_IMAGE=node:24-(alpine|slim)/);
     expect(dockerfile).toMatch(/npm install --omit=dev/);
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(dockerfile).toMatch(/^CMD \["src\/entrypoints\/api\.ts"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["dist\/entrypoints\/api\.js"\]$/m);
+    expect(dockerfile).toMatch(/tsc -p tsconfig\.build\.json/);
   });
 
   it('keeps the build context free of dependencies, data and history', () => {
