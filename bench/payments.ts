@@ -111,6 +111,7 @@ async function main() {
       STACK_WORKERS: KILL ? '2' : '0',
       WORKER_IN_PROCESS: KILL ? 'false' : 'true',
       STACK_NODE_FLAGS: '--max-semi-space-size=4 --max-old-space-size=56',
+      STACK_RUN: 'dist',
       PAYMENTS_PURGE_ENABLED: 'true',
       LOG_LEVEL: 'warn',
     },

@@ -23,6 +23,9 @@ const PORT = Number(env.STACK_PORT ?? 9999);
 const INSTANCES = Number(env.STACK_INSTANCES ?? 2);
 const API_BASE_PORT = Number(env.STACK_API_BASE_PORT ?? 9001);
 const WORKERS = Number(env.STACK_WORKERS ?? 1);
+/** STACK_RUN=dist: compile first and run dist/ as the image does (no type stripping: ≈29 MB less per process). */
+const RUN_DIST = env.STACK_RUN === 'dist';
+const entry = (name: string) => (RUN_DIST ? `dist/entrypoints/${name}.js` : `src/entrypoints/${name}.ts`);
 /** The two payment-processor emulators (default, fallback), unless STACK_PROCESSORS=0 (processors already listening). */
 const PROCESSORS = env.STACK_PROCESSORS !== '0';
 const PROCESSOR_BASE_PORT = Number(env.STACK_PROCESSOR_BASE_PORT ?? 8001);
@@ -48,7 +51,7 @@ const apiParts = (): Part[] =>
     pidFile: join(STATE, 'pids', `api-${i + 1}.pid`),
     port: API_BASE_PORT + i,
     log: join(STATE, 'logs', `api-${i + 1}.log`),
-    marker: 'src/entrypoints/api.ts',
+    marker: entry('api'),
   }));
 /** Queue workers (reserving queued orders, cancelling expired reservations). */
 const workerParts = (): Part[] =>
@@ -57,7 +60,7 @@ const workerParts = (): Part[] =>
     pidFile: join(STATE, 'pids', `worker-${i + 1}.pid`),
     port: 0,
     log: join(STATE, 'logs', `worker-${i + 1}.log`),
-    marker: 'src/entrypoints/worker.ts',
+    marker: entry('worker'),
   }));
 const processorParts = (): Part[] =>
   PROCESSORS
@@ -67,7 +70,7 @@ const processorParts = (): Part[] =>
           pidFile: join(STATE, 'pids', 'processors.pid'),
           port: 0,
           log: join(STATE, 'logs', 'processors.log'),
-          marker: 'src/entrypoints/processors.ts',
+          marker: entry('processors'),
         },
       ]
     : [];
@@ -91,7 +94,7 @@ function recordedParts(): Part[] {
         pidFile: join(dir, f),
         port: 0,
         log: join(STATE, 'logs', `${name}.log`),
-        marker: 'src/entrypoints/',
+        marker: 'entrypoints/',
       });
     }
   }
@@ -238,6 +241,13 @@ async function up() {
       `port(s) ${taken.join(', ')} already in use: another stack (STACK_DIR) or program is running`,
     );
   nginxBinary(); // before anything starts: installs nginx when missing
+  if (RUN_DIST) {
+    const build = spawnSync(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], {
+      cwd: ROOT,
+      stdio: 'inherit',
+    });
+    if (build.status !== 0) throw new Error('the build failed');
+  }
   for (const d of ['pids', 'logs']) mkdirSync(join(STATE, d), { recursive: true });
 
   await ensureDatabase();

@@ -71,6 +71,21 @@ describe('chooseProcessor', () => {
       { default: failing, fallback: healthy, oldestWaitMs: 1950 },
       { wait: true, retryInMs: 50 },
     ],
+    [
+      'reported failing, but one of our calls succeeded since → default',
+      { default: { ...failing, succeededSinceReport: true }, fallback: healthy, oldestWaitMs: 5000 },
+      { use: 'default' },
+    ],
+    [
+      'reported failing, a trial is due → this payment tries the default',
+      { default: failing, fallback: healthy, oldestWaitMs: 5000, defaultTrialDue: true },
+      { use: 'default' },
+    ],
+    [
+      'breaker open: no trial, whatever is due → fallback',
+      { default: open, fallback: healthy, oldestWaitMs: 5000, defaultTrialDue: true },
+      { use: 'fallback' },
+    ],
   ])('%s', (_, partial, expected) => {
     expect(
       chooseProcessor({ ...base, default: healthy, fallback: healthy, oldestWaitMs: 0, ...partial }),

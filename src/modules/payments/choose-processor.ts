@@ -15,6 +15,8 @@ export interface ProcessorView {
   health: { failing: boolean; minResponseTime: number } | null;
   /** Our own calls' circuit breaker. */
   breaker: 'closed' | 'open' | 'half-open';
+  /** One of our calls succeeded after that health report was made: the report is out of date. */
+  succeededSinceReport?: boolean;
 }
 
 export interface DecisionInput {
@@ -26,6 +28,13 @@ export interface DecisionInput {
   maxWaitMs: number;
   /** A processor slower than this (by its own health report) is treated as unusable for now. */
   maxResponseTimeMs: number;
+  /**
+   * The default looks unusable, but it is time for one trial payment to it
+   * (at most a few per second): the health report is up to 5 s old, and the
+   * default may be back. Without trials, every payment that waited past the
+   * budget would go to the dearer fallback until the next report.
+   */
+  defaultTrialDue?: boolean;
 }
 
 export type Decision = { use: 'default' | 'fallback' } | { wait: true; retryInMs: number };
@@ -33,12 +42,13 @@ export type Decision = { use: 'default' | 'fallback' } | { wait: true; retryInMs
 /** Usable: not open, not reported failing, not reported too slow. Unknown health counts as usable. */
 function usable(p: ProcessorView, maxResponseTimeMs: number): boolean {
   if (p.breaker === 'open') return false;
-  if (!p.health) return true;
+  if (!p.health || p.succeededSinceReport) return true;
   return !p.health.failing && p.health.minResponseTime <= maxResponseTimeMs;
 }
 
 export function chooseProcessor(input: DecisionInput): Decision {
   if (usable(input.default, input.maxResponseTimeMs)) return { use: 'default' };
+  if (input.defaultTrialDue && input.default.breaker !== 'open') return { use: 'default' };
   if (input.oldestWaitMs >= input.maxWaitMs && usable(input.fallback, input.maxResponseTimeMs))
     return { use: 'fallback' };
   // Wait for the default; look again soon, or when the wait budget runs out.

@@ -37,6 +37,11 @@ export class HealthMonitor {
     return s && Date.now() - s.at < 2 * PROBE_EVERY_MS ? s.health : null;
   }
 
+  /** When the current report was made (0 when there is none). */
+  reportedAt(name: ProcessorName): number {
+    return this.latest.get(name)?.at ?? 0;
+  }
+
   start(intervalMs = 500): void {
     const tick = () => {
       this.refresh().catch((err) => this.log.debug({ err }, 'health refresh failed'));

@@ -18,6 +18,7 @@ export interface PaymentWorkerOptions {
 }
 
 const BREAKER: BreakerConfig = { threshold: 5, openMs: 1000 };
+const TRIAL_EVERY_MS = 250;
 
 /**
  * A pinned payment's earlier call went unanswered: asking again with the same
@@ -41,6 +42,9 @@ export function backoffMs(attempt: number, random = Math.random): number {
  * payment nobody can take now is tried again later.
  */
 export class PaymentWorker extends WakeLoop {
+  /** When each processor last answered 200/422, and when the default last got a trial payment. */
+  private readonly lastSuccessAt = new Map<ProcessorName, number>();
+  private lastDefaultTrialAt = 0;
   private readonly breakers = new Map<ProcessorName, BreakerState>([
     ['default', CLOSED],
     ['fallback', CLOSED],
@@ -118,16 +122,23 @@ export class PaymentWorker extends WakeLoop {
     const view = (name: ProcessorName) => ({
       health: this.health.health(name),
       breaker: breakerAt(this.breakers.get(name) ?? CLOSED, now, BREAKER).state,
+      succeededSinceReport: (this.lastSuccessAt.get(name) ?? 0) > this.health.reportedAt(name),
     });
-    const claimed = await this.payments.claim(this.opts.batch, this.opts.timeoutMs + 5000, (waitedMs) =>
-      chooseProcessor({
+    const claimed = await this.payments.claim(this.opts.batch, this.opts.timeoutMs + 5000, (waitedMs) => {
+      // At most four trial payments a second to a default that looks unusable.
+      const defaultTrialDue = Date.now() - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
+      const decision = chooseProcessor({
         default: view('default'),
         fallback: view('fallback'),
         oldestWaitMs: waitedMs,
         maxWaitMs: this.opts.maxWaitMs,
         maxResponseTimeMs: this.opts.timeoutMs,
-      }),
-    );
+        defaultTrialDue,
+      });
+      if (defaultTrialDue && 'use' in decision && decision.use === 'default')
+        this.lastDefaultTrialAt = Date.now();
+      return decision;
+    });
     if (claimed.length === 0) return 0;
     const outcomes = await Promise.all(
       claimed.map(async (c) => {
@@ -143,6 +154,8 @@ export class PaymentWorker extends WakeLoop {
             BREAKER,
           ),
         );
+        if (outcome === 'accepted' || outcome === 'duplicate')
+          this.lastSuccessAt.set(c.processor, Date.now());
         this.metrics.payments.inc({ processor: c.processor, outcome });
         return { claimed: c, outcome, retryInMs: backoffMs(c.attempts) };
       }),
