@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createProcessorEmulator } from '../../src/modules/payments/emulator/processor-emulator.ts';
+import { TEST_JWT_SECRET } from '../helpers/app.ts';
+import {
+  createTestDatabase,
+  eventually,
+  TEST_REDIS_URL,
+  type TestDatabase,
+  testRedisPrefix,
+} from '../helpers/env.ts';
+import { freePort, type Started, startProcess, waitServing } from '../helpers/process.ts';
+
+/**
+ * Real processes, killed for real: an API instance and a worker, SIGKILLed
+ * while payments are being accepted and while they are on their way to the
+ * processors. Clients retry what failed with the same correlationId, as the
+ * contract allows. Nothing may be lost, nothing counted twice.
+ */
+let db: TestDatabase;
+const processors: FastifyInstance[] = [];
+const urls: string[] = [];
+const running: Started[] = [];
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  for (const [name, fee] of [
+    ['default', 0.05],
+    ['fallback', 0.15],
+  ] as const) {
+    const p = createProcessorEmulator({ name, fee });
+    await p.listen({ port: 0, host: '127.0.0.1' });
+    processors.push(p);
+    urls.push(`http://127.0.0.1:${(p.server.address() as { port: number }).port}`);
+  }
+  // Every call takes a while: the worker is killed with calls in flight.
+  await fetch(`${urls[0]}/admin/configurations/delay`, {
+    method: 'PUT',
+    headers: { 'x-rinha-token': '123', 'content-type': 'application/json' },
+    body: JSON.stringify({ delay: 150 }),
+  });
+  env = {
+    NODE_ENV: 'production',
+    JWT_SECRET: TEST_JWT_SECRET,
+    DATABASE_URL: db.url,
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_KEY_PREFIX: testRedisPrefix(),
+    PAYMENT_PROCESSOR_URL_DEFAULT: urls[0] as string,
+    PAYMENT_PROCESSOR_URL_FALLBACK: urls[1] as string,
+    WORKER_IN_PROCESS: 'false',
+    LOG_LEVEL: 'warn',
+  };
+});
+afterAll(async () => {
+  for (const p of running) p.child.kill('SIGKILL');
+  for (const p of processors) await p.close();
+  await db?.drop();
+});
+
+async function startApi(port: number): Promise<Started> {
+  const p = startProcess('src/entrypoints/api.ts', { ...env, PORT: String(port) });
+  running.push(p);
+  await waitServing(p, `http://127.0.0.1:${port}/health`);
+  return p;
+}
+function startWorker(): Started {
+  const p = startProcess('src/entrypoints/worker.ts', { ...env, MIGRATE_ON_START: 'false' });
+  running.push(p);
+  return p;
+}
+
+describe('SIGKILL of an API instance and of a worker mid-run', () => {
+  it('loses no accepted payment, charges none twice, and the summary equals the processors’ records', async () => {
+    const port = await freePort();
+    let api = await startApi(port);
+    let worker = startWorker();
+    const ids = Array.from({ length: 150 }, () => randomUUID());
+    const post = (id: string) =>
+      fetch(`http://127.0.0.1:${port}/payments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ correlationId: id, amount: 19.9 }),
+      }).then(
+        (r) => r.status,
+        () => 0,
+      );
+
+    const first = ids.slice(0, 100).map(post);
+    // The worker dies once payments are on their way to the processor.
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    await eventually(
+      async () => {
+        const { rows } = await client.query(
+          "SELECT count(*)::int AS n FROM payments WHERE status = 'processing'",
+        );
+        expect(rows[0].n).toBeGreaterThan(0);
+      },
+      10_000,
+      10,
+    );
+    worker.child.kill('SIGKILL');
+    // The API dies while the last 50 are being accepted.
+    const second = ids.slice(100).map(post);
+    api.child.kill('SIGKILL');
+    const statuses = await Promise.all([...first, ...second]);
+    await Promise.all([api.exited, worker.exited]);
+
+    // Clients retry what did not get a 2xx, with the same correlationId, once the API is back.
+    api = await startApi(port);
+    worker = startWorker();
+    const retried = ids.filter((_, i) => statuses[i] !== 202);
+    expect(retried.length).toBeGreaterThan(0); // the kill did cut requests off
+    for (const id of retried) expect(await post(id)).toBe(202);
+
+    await eventually(async () => {
+      const { rows } = await client.query(
+        "SELECT count(*)::int AS n FROM payments WHERE status = 'processed'",
+      );
+      expect(rows[0].n).toBe(150);
+    }, 30_000);
+    const { rows: dup } = await client.query(
+      'SELECT count(*)::int AS n, count(DISTINCT correlation_id)::int AS d FROM payments',
+    );
+    expect(dup[0]).toEqual({ n: 150, d: 150 });
+    await client.end();
+
+    const ours = (await (await fetch(`http://127.0.0.1:${port}/payments-summary`)).json()) as Record<
+      string,
+      { totalRequests: number; totalAmount: number }
+    >;
+    const theirs = await Promise.all(
+      urls.map(
+        async (u) =>
+          (await (
+            await fetch(`${u}/admin/payments-summary`, { headers: { 'x-rinha-token': '123' } })
+          ).json()) as { totalRequests: number; totalAmount: number },
+      ),
+    );
+    expect(ours.default?.totalRequests).toBe(theirs[0]?.totalRequests);
+    expect(ours.fallback?.totalRequests).toBe(theirs[1]?.totalRequests);
+    expect((ours.default?.totalRequests ?? 0) + (ours.fallback?.totalRequests ?? 0)).toBe(150);
+    expect(ours.default?.totalAmount).toBeCloseTo(theirs[0]?.totalAmount ?? -1, 2);
+    api.child.kill('SIGTERM');
+    worker.child.kill('SIGTERM');
+    await Promise.all([api.exited, worker.exited]);
+  }, 90_000);
+});
