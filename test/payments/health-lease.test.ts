@@ -1,7 +1,5 @@
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPaymentWorker } from '../../src/modules/payments/create-worker.ts';
-import { createProcessorEmulator } from '../../src/modules/payments/emulator/processor-emulator.ts';
 import type { PaymentWorker } from '../../src/modules/payments/payment-worker.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import {
@@ -11,32 +9,28 @@ import {
   type TestDatabase,
   testRedisPrefix,
 } from '../helpers/env.ts';
+import { type Processors, startProcessors } from '../helpers/processors.ts';
 
 let db: TestDatabase;
 const apps: TestApp[] = [];
 const workers: PaymentWorker[] = [];
-const processors: FastifyInstance[] = [];
+let processors: Processors;
 const healthCalls = { default: 0, fallback: 0 };
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const urls: string[] = [];
-  for (const name of ['default', 'fallback'] as const) {
-    const p = createProcessorEmulator({ name, fee: name === 'default' ? 0.05 : 0.15 });
-    p.addHook('onRequest', async (request) => {
-      if (request.url === '/payments/service-health') healthCalls[name]++;
-    });
-    await p.listen({ port: 0, host: '127.0.0.1' });
-    processors.push(p);
-    urls.push(`http://127.0.0.1:${(p.server.address() as { port: number }).port}`);
-  }
+  processors = await startProcessors({
+    onRequest: (name, url) => {
+      if (url === '/payments/service-health') healthCalls[name]++;
+    },
+  });
   // Two instances, one Redis: they must share one probe per processor per 5 s.
   const env = {
     DATABASE_URL: db.url,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: testRedisPrefix(),
-    PAYMENT_PROCESSOR_URL_DEFAULT: urls[0],
-    PAYMENT_PROCESSOR_URL_FALLBACK: urls[1],
+    PAYMENT_PROCESSOR_URL_DEFAULT: processors.url.default,
+    PAYMENT_PROCESSOR_URL_FALLBACK: processors.url.fallback,
   };
   for (const id of ['a', 'b']) {
     const t = await startTestApp({ ...env, INSTANCE_ID: id });
@@ -49,7 +43,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const w of workers) await w.stop();
   for (const t of apps) await t.close();
-  for (const p of processors) await p.close();
+  await processors?.close();
   await db?.drop();
 });
 

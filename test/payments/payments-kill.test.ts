@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createProcessorEmulator } from '../../src/modules/payments/emulator/processor-emulator.ts';
 import { TEST_JWT_SECRET } from '../helpers/app.ts';
 import {
   createTestDatabase,
@@ -12,6 +10,7 @@ import {
   testRedisPrefix,
 } from '../helpers/env.ts';
 import { freePort, type Started, startProcess, waitServing } from '../helpers/process.ts';
+import { type Processors, startProcessors } from '../helpers/processors.ts';
 
 /**
  * Real processes, killed for real: an API instance and a worker, SIGKILLed
@@ -20,43 +19,30 @@ import { freePort, type Started, startProcess, waitServing } from '../helpers/pr
  * contract allows. Nothing may be lost, nothing counted twice.
  */
 let db: TestDatabase;
-const processors: FastifyInstance[] = [];
-const urls: string[] = [];
+let processors: Processors;
 const running: Started[] = [];
 let env: Record<string, string>;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  for (const [name, fee] of [
-    ['default', 0.05],
-    ['fallback', 0.15],
-  ] as const) {
-    const p = createProcessorEmulator({ name, fee });
-    await p.listen({ port: 0, host: '127.0.0.1' });
-    processors.push(p);
-    urls.push(`http://127.0.0.1:${(p.server.address() as { port: number }).port}`);
-  }
+  processors = await startProcessors();
   // Every call takes a while: the worker is killed with calls in flight.
-  await fetch(`${urls[0]}/admin/configurations/delay`, {
-    method: 'PUT',
-    headers: { 'x-rinha-token': '123', 'content-type': 'application/json' },
-    body: JSON.stringify({ delay: 150 }),
-  });
+  await processors.configure('default', 'delay', 150);
   env = {
     NODE_ENV: 'production',
     JWT_SECRET: TEST_JWT_SECRET,
     DATABASE_URL: db.url,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: testRedisPrefix(),
-    PAYMENT_PROCESSOR_URL_DEFAULT: urls[0] as string,
-    PAYMENT_PROCESSOR_URL_FALLBACK: urls[1] as string,
+    PAYMENT_PROCESSOR_URL_DEFAULT: processors.url.default,
+    PAYMENT_PROCESSOR_URL_FALLBACK: processors.url.fallback,
     WORKER_IN_PROCESS: 'false',
     LOG_LEVEL: 'warn',
   };
 });
 afterAll(async () => {
   for (const p of running) p.child.kill('SIGKILL');
-  for (const p of processors) await p.close();
+  await processors?.close();
   await db?.drop();
 });
 
@@ -132,14 +118,7 @@ describe('SIGKILL of an API instance and of a worker mid-run', () => {
       string,
       { totalRequests: number; totalAmount: number }
     >;
-    const theirs = await Promise.all(
-      urls.map(
-        async (u) =>
-          (await (
-            await fetch(`${u}/admin/payments-summary`, { headers: { 'x-rinha-token': '123' } })
-          ).json()) as { totalRequests: number; totalAmount: number },
-      ),
-    );
+    const theirs = [await processors.summary('default'), await processors.summary('fallback')];
     expect(ours.default?.totalRequests).toBe(theirs[0]?.totalRequests);
     expect(ours.fallback?.totalRequests).toBe(theirs[1]?.totalRequests);
     expect((ours.default?.totalRequests ?? 0) + (ours.fallback?.totalRequests ?? 0)).toBe(150);

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPaymentWorker } from '../../src/modules/payments/create-worker.ts';
-import { createProcessorEmulator } from '../../src/modules/payments/emulator/processor-emulator.ts';
 import type { PaymentWorker } from '../../src/modules/payments/payment-worker.ts';
 import { json, startTestApp, type TestApp } from '../helpers/app.ts';
 import { registerAndLogin } from '../helpers/customers.ts';
@@ -14,29 +12,22 @@ import {
   testRedisPrefix,
 } from '../helpers/env.ts';
 import { createProduct, expectStockConsistent, stockOf } from '../helpers/orders.ts';
+import { type Processors, startProcessors } from '../helpers/processors.ts';
 
 let db: TestDatabase;
 let t: TestApp;
 let worker: PaymentWorker;
-const processors: Record<'default' | 'fallback', { app: FastifyInstance; url: string }> = {} as never;
-const admin = { 'x-rinha-token': '123', 'content-type': 'application/json' };
+let processors: Processors;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  for (const [name, fee] of [
-    ['default', 0.05],
-    ['fallback', 0.15],
-  ] as const) {
-    const app = createProcessorEmulator({ name, fee, healthWindowMs: 200 });
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    processors[name] = { app, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
-  }
+  processors = await startProcessors({ healthWindowMs: 200 });
   t = await startTestApp({
     DATABASE_URL: db.url,
     REDIS_URL: TEST_REDIS_URL,
     REDIS_KEY_PREFIX: testRedisPrefix(),
-    PAYMENT_PROCESSOR_URL_DEFAULT: processors.default.url,
-    PAYMENT_PROCESSOR_URL_FALLBACK: processors.fallback.url,
+    PAYMENT_PROCESSOR_URL_DEFAULT: processors.url.default,
+    PAYMENT_PROCESSOR_URL_FALLBACK: processors.url.fallback,
     PAYMENT_TIMEOUT_MS: '300',
     PAYMENT_MAX_WAIT_MS: '600',
     PAYMENTS_PURGE_ENABLED: 'true',
@@ -48,21 +39,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await worker?.stop();
   await t?.close();
-  for (const p of Object.values(processors)) await p?.app.close();
+  await processors?.close();
   await db?.drop();
 });
 
 const configure = (name: 'default' | 'fallback', what: 'delay' | 'failure', value: number | boolean) =>
-  fetch(`${processors[name].url}/admin/configurations/${what}`, {
-    method: 'PUT',
-    headers: admin,
-    body: JSON.stringify({ [what]: value }),
-  });
-const processorSummary = async (name: 'default' | 'fallback') =>
-  (await (await fetch(`${processors[name].url}/admin/payments-summary`, { headers: admin })).json()) as {
-    totalRequests: number;
-    totalAmount: number;
-  };
+  processors.configure(name, what, value);
+const processorSummary = (name: 'default' | 'fallback') => processors.summary(name);
 const pay = (correlationId: string, amount: number | string = 19.9) =>
   t.app.inject({ method: 'POST', url: '/payments', ...json({ correlationId, amount }) });
 const status = async (id: string) => (await t.app.inject({ method: 'GET', url: `/payments/${id}` })).json();
@@ -80,8 +63,8 @@ beforeEach(async () => {
   for (const name of ['default', 'fallback'] as const) {
     await configure(name, 'failure', false);
     await configure(name, 'delay', 0);
-    await fetch(`${processors[name].url}/admin/purge-payments`, { method: 'POST', headers: admin });
   }
+  await processors.purge();
   await t.app.inject({ method: 'POST', url: '/purge-payments' });
 });
 
