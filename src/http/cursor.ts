@@ -14,3 +14,16 @@ export function decodeCursor(cursor: string): number {
   }
   return id;
 }
+
+/**
+ * A page from rows fetched with `limit + 1`: the extra row, when there is
+ * one, says a next page exists; the cursor is the last returned id.
+ */
+export function toPage<T extends { id: number }>(
+  rows: T[],
+  limit: number,
+): { items: T[]; nextCursor: string | null } {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+}

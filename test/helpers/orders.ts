@@ -43,3 +43,14 @@ export async function expectStockConsistent(t: TestApp): Promise<void> {
   expect(res.json().mismatches).toEqual([]);
   expect(res.json().ok).toBe(true);
 }
+
+/** Places an order as a customer; returns the order as answered. */
+export async function placeOrder(
+  t: TestApp,
+  buyer: { auth: { authorization: string } },
+  items: Array<{ productId: number; quantity: number }>,
+) {
+  const res = await t.app.inject({ method: 'POST', url: '/orders', headers: buyer.auth, payload: { items } });
+  expect([201, 202], res.body).toContain(res.statusCode);
+  return res.json() as { id: number; status: string; total: string };
+}

@@ -11,7 +11,7 @@ import {
   type TestDatabase,
   testRedisPrefix,
 } from '../helpers/env.ts';
-import { createProduct, expectStockConsistent, stockOf } from '../helpers/orders.ts';
+import { createProduct, expectStockConsistent, placeOrder, stockOf } from '../helpers/orders.ts';
 import { type Processors, startProcessors } from '../helpers/processors.ts';
 
 let db: TestDatabase;
@@ -213,14 +213,7 @@ describe('orders pay through the engine', () => {
   it('pays a reserved order: 202 with its payment, then the order is paid; paying again returns the same payment', async () => {
     const buyer = await registerAndLogin(t);
     const productId = await createProduct(t, { price: '19.90', stock: 5 });
-    const order = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/orders',
-        headers: buyer.auth,
-        payload: { items: [{ productId, quantity: 2 }] },
-      })
-    ).json();
+    const order = await placeOrder(t, buyer, [{ productId, quantity: 2 }]);
     const pay = await t.app.inject({ method: 'POST', url: `/orders/${order.id}/pay`, headers: buyer.auth });
     expect(pay.statusCode).toBe(202);
     expect(pay.json()).toMatchObject({ amount: '39.80', orderId: order.id, status: 'queued' });
@@ -244,14 +237,7 @@ describe('orders pay through the engine', () => {
   it('while an order is being paid it cannot be cancelled', async () => {
     await configure('default', 'delay', 300);
     const buyer = await registerAndLogin(t);
-    const order = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/orders',
-        headers: buyer.auth,
-        payload: { items: [{ productId: await createProduct(t), quantity: 1 }] },
-      })
-    ).json();
+    const order = await placeOrder(t, buyer, [{ productId: await createProduct(t), quantity: 1 }]);
     await t.app.inject({ method: 'POST', url: `/orders/${order.id}/pay`, headers: buyer.auth });
     const cancel = await t.app.inject({
       method: 'POST',
@@ -268,14 +254,7 @@ describe('orders pay through the engine', () => {
     await configure('fallback', 'failure', true);
     const buyer = await registerAndLogin(t);
     const productId = await createProduct(t, { stock: 4 });
-    const order = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/orders',
-        headers: buyer.auth,
-        payload: { items: [{ productId, quantity: 3 }] },
-      })
-    ).json();
+    const order = await placeOrder(t, buyer, [{ productId, quantity: 3 }]);
     expect(await stockOf(t, productId)).toBe(1);
     const pay = await t.app.inject({ method: 'POST', url: `/orders/${order.id}/pay`, headers: buyer.auth });
     await eventually(
@@ -289,14 +268,7 @@ describe('orders pay through the engine', () => {
 
   it('refuses to pay an order that is not reserved', async () => {
     const buyer = await registerAndLogin(t);
-    const order = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/orders',
-        headers: buyer.auth,
-        payload: { items: [{ productId: await createProduct(t), quantity: 1 }] },
-      })
-    ).json();
+    const order = await placeOrder(t, buyer, [{ productId: await createProduct(t), quantity: 1 }]);
     await t.app.inject({ method: 'POST', url: `/orders/${order.id}/cancel`, headers: buyer.auth });
     const res = await t.app.inject({ method: 'POST', url: `/orders/${order.id}/pay`, headers: buyer.auth });
     expect(res.statusCode).toBe(409);

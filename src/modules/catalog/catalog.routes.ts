@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { AppInstance } from '../../app.ts';
 import { ERRORS } from '../../errors.ts';
 import { BEARER, requireAdmin } from '../../http/auth.ts';
-import { decodeCursor, encodeCursor } from '../../http/cursor.ts';
+import { decodeCursor, toPage } from '../../http/cursor.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
 import { escapeLike } from '../../platform/sql.ts';
 import { type CatalogCache, canonicalListQuery } from './catalog.cache.ts';
@@ -65,9 +65,7 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
         afterId,
         limit: q.limit + 1,
       });
-      const items = rows.slice(0, q.limit);
-      const last = items.at(-1);
-      const page = { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last.id) : null };
+      const page = toPage(rows, q.limit);
       const body = reply.serialize(page) as string;
       cache.storeList(key, cached.version, body);
       return sendCached(reply, body, 'MISS');

@@ -2,7 +2,7 @@ import { Type } from 'typebox';
 import type { AppInstance } from '../../app.ts';
 import { ERRORS } from '../../errors.ts';
 import { assertOwnerOrAdmin, authenticate, BEARER, requireAdmin } from '../../http/auth.ts';
-import { decodeCursor, encodeCursor } from '../../http/cursor.ts';
+import { decodeCursor, toPage } from '../../http/cursor.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
 import { escapeLike } from '../../platform/sql.ts';
 import { hashPassword, verifyPassword } from '../auth/password.ts';
@@ -174,9 +174,7 @@ export function customerRoutes(app: AppInstance, { customers, refreshTokens }: C
           ...(q.cursor !== undefined ? { afterId: decodeCursor(q.cursor) } : {}),
           limit: q.limit + 1,
         });
-        const items = rows.slice(0, q.limit);
-        const last = items.at(-1);
-        return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last.id) : null };
+        return toPage(rows, q.limit);
       },
     );
   });

@@ -3,7 +3,7 @@ import { Type } from 'typebox';
 import type { AppInstance } from '../../app.ts';
 import { AppError, ERRORS } from '../../errors.ts';
 import { assertOwnerOrAdmin, authenticate, BEARER, type Principal, requireAdmin } from '../../http/auth.ts';
-import { decodeCursor, encodeCursor } from '../../http/cursor.ts';
+import { decodeCursor, toPage } from '../../http/cursor.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
 import type { PaymentRepository } from '../payments/payments.repository.ts';
 import { Payment } from '../payments/payments.schemas.ts';
@@ -152,9 +152,7 @@ export function orderRoutes(app: AppInstance, { orders, placer, payments }: Orde
           ...(q.cursor ? { beforeId: decodeCursor(q.cursor) } : {}),
           limit: q.limit + 1,
         });
-        const items = rows.slice(0, q.limit);
-        const last = items.at(-1);
-        return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last.id) : null };
+        return toPage(rows, q.limit);
       },
     );
 
