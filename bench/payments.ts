@@ -9,7 +9,7 @@
  *
  * BENCH_KILL=1: SIGKILL one API instance and one worker at 30 s (the stack
  * then runs 2 workers) — lag and inconsistencies must stay 0.
- * Env: BENCH_SECONDS (60), BENCH_MAX_VUS (550).
+ * Env: BENCH_SECONDS (60), BENCH_MAX_VUS (550), BENCH_WORKERS (0: workers inside the instances).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -22,6 +22,8 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 60);
 const MAX_VUS = Number(process.env.BENCH_MAX_VUS ?? 550);
 const KILL = process.env.BENCH_KILL === '1';
+/** Separate worker processes; 0 runs the workers inside the two instances (the payments profile). */
+const WORKERS = process.env.BENCH_WORKERS ?? (KILL ? '2' : '0');
 const AMOUNT = 19.9;
 const FEES = { default: 0.05, fallback: 0.15 };
 const PROCESSOR_PORTS = { default: 3801, fallback: 3802 };
@@ -108,8 +110,8 @@ async function main() {
       STACK_PROCESSOR_BASE_PORT: String(PROCESSOR_PORTS.default),
       // As the payments profile deploys it: small heaps, and the workers inside
       // the two instances. The SIGKILL variant keeps two separate workers, one to kill.
-      STACK_WORKERS: KILL ? '2' : '0',
-      WORKER_IN_PROCESS: KILL ? 'false' : 'true',
+      STACK_WORKERS: WORKERS,
+      WORKER_IN_PROCESS: WORKERS === '0' ? 'true' : 'false',
       STACK_NODE_FLAGS: '--max-semi-space-size=4 --max-old-space-size=56',
       STACK_RUN: 'dist',
       PAYMENTS_PURGE_ENABLED: 'true',
@@ -280,7 +282,7 @@ async function main() {
     const maxScore = accepted * AMOUNT * (1 - FEES.default) * (1 + 0.2);
 
     console.log(
-      `\nbench:payments — ${SECONDS} s, 1 → ${MAX_VUS} virtual users, ${KILL ? 'api-1 and worker-1 SIGKILLed at half time, ' : ''}stack: nginx → 2 instances ${KILL ? '+ 2 workers' : 'running the workers, small heaps'} + emulators\n`,
+      `\nbench:payments — ${SECONDS} s, 1 → ${MAX_VUS} virtual users, ${KILL ? 'api-1 and worker-1 SIGKILLed at half time, ' : ''}stack: nginx → 2 instances ${WORKERS === '0' ? 'running the workers' : `+ ${WORKERS} worker process(es)`}, small heaps + emulators\n`,
     );
     console.log('| stage (10 s each) | default (delay ms, failing) | fallback |');
     console.log('|---|---|---|');
