@@ -9,13 +9,17 @@
  *
  * BENCH_KILL=1: SIGKILL one API instance and one worker at 30 s (the stack
  * then runs 2 workers) — lag and inconsistencies must stay 0.
+ * Before the stack starts, the same ramp runs against a reference: two bare
+ * node:http servers behind the same nginx template — the latency floor of
+ * nginx → Node on this machine under this load (BENCH_REFERENCE=0 skips it).
  * Env: BENCH_SECONDS (60), BENCH_MAX_VUS (550), BENCH_WORKERS (0: workers inside the instances).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { accessLogTimes, scratchDatabase, startStack } from './lib/stack.ts';
+import { spawnNode, stop, waitHealthy } from './lib/processes.ts';
+import { accessLogTimes, scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -24,6 +28,7 @@ const MAX_VUS = Number(process.env.BENCH_MAX_VUS ?? 550);
 const KILL = process.env.BENCH_KILL === '1';
 /** Separate worker processes; 0 runs the workers inside the two instances (the payments profile). */
 const WORKERS = process.env.BENCH_WORKERS ?? (KILL ? '2' : '0');
+const REFERENCE = process.env.BENCH_REFERENCE !== '0';
 const AMOUNT = 19.9;
 const FEES = { default: 0.05, fallback: 0.15 };
 const PROCESSOR_PORTS = { default: 3801, fallback: 3802 };
@@ -99,7 +104,93 @@ function stackPids(stateDir: string): number[] {
   return ids;
 }
 
+/** An HTTP client that records every request's latency, as the contest's clients see it. */
+function client(url: string) {
+  const pool = new Pool(url, { connections: MAX_VUS + 50, pipelining: 1 });
+  const latencies: number[] = [];
+  const request = async (method: 'GET' | 'POST', path: string, body?: string) => {
+    const t0 = performance.now();
+    try {
+      const res = await pool.request({
+        method,
+        path,
+        ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}),
+      });
+      const text = await res.body.text();
+      latencies.push(performance.now() - t0);
+      return { status: res.statusCode, text };
+    } catch {
+      latencies.push(performance.now() - t0);
+      return { status: 0, text: '' };
+    }
+  };
+  const p99 = () => {
+    const sorted = [...latencies].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length * 0.99)] ?? 0;
+  };
+  return { request, latencies, p99, close: () => pool.close().catch(() => {}) };
+}
+
+/** Virtual users ramp 1 → MAX_VUS over the run; each pays 19.90, then sleeps 1 s. */
+async function ramp(request: ReturnType<typeof client>['request'], start: number) {
+  const end = start + SECONDS * 1000;
+  let accepted = 0;
+  let failed = 0;
+  const vus: Promise<void>[] = [];
+  const vu = async () => {
+    while (Date.now() < end) {
+      const res = await request(
+        'POST',
+        '/payments',
+        JSON.stringify({ correlationId: randomUUID(), amount: AMOUNT }),
+      );
+      if (res.status >= 200 && res.status < 300) accepted++;
+      else failed++;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+  while (Date.now() < end) {
+    const target = Math.min(
+      MAX_VUS,
+      1 + Math.floor(((Date.now() - start) / (SECONDS * 1000)) * (MAX_VUS - 1)),
+    );
+    while (vus.length < target) vus.push(vu());
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await Promise.all(vus);
+  return { accepted, failed };
+}
+
+/** The same ramp against bare node:http ×2 behind nginx: the floor this machine allows. */
+async function reference(): Promise<{ p99: number; nginxP99: number; requests: number }> {
+  const ports = [3861, 3862];
+  const servers = ports.map((port) => spawnNode('bench/bare-server.ts', { PORT: String(port) }));
+  const nginx = startNginxFor(
+    ports.map((port) => `127.0.0.1:${port}`),
+    3860,
+    { accessLog: true },
+  );
+  const c = client(nginx.url);
+  try {
+    for (const port of ports) await waitHealthy(`http://127.0.0.1:${port}/`);
+    await waitHealthy(`${nginx.url}/`);
+    console.log(`reference: the same ramp against bare node:http ×2 behind nginx (${SECONDS} s)…`);
+    await ramp(c.request, Date.now());
+    await new Promise((r) => setTimeout(r, 1500)); // nginx flushes its log buffer every second
+    return {
+      p99: c.p99(),
+      nginxP99: accessLogTimes(nginx.accessLog, '/payments').p99,
+      requests: c.latencies.length,
+    };
+  } finally {
+    await c.close();
+    nginx.stop();
+    for (const s of servers) await stop(s);
+  }
+}
+
 async function main() {
+  const ref = REFERENCE ? await reference() : undefined;
   const db = await scratchDatabase(ADMIN_URL, 'armazem_bench_payments');
   const stack = startStack({
     env: {
@@ -121,26 +212,7 @@ async function main() {
     apiBasePort: 3851,
     instances: 2,
   });
-  const pool = new Pool(stack.url, { connections: MAX_VUS + 50, pipelining: 1 });
-  const latencies: number[] = [];
-  let accepted = 0;
-  let failed = 0;
-  const request = async (method: 'GET' | 'POST', path: string, body?: string) => {
-    const t0 = performance.now();
-    try {
-      const res = await pool.request({
-        method,
-        path,
-        ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}),
-      });
-      const text = await res.body.text();
-      latencies.push(performance.now() - t0);
-      return { status: res.statusCode, text };
-    } catch {
-      latencies.push(performance.now() - t0);
-      return { status: 0, text: '' };
-    }
-  };
+  const { request, latencies, p99: clientP99, close } = client(stack.url);
 
   try {
     await request('POST', '/purge-payments');
@@ -169,7 +241,6 @@ async function main() {
     }, 250);
     const start = Date.now();
     const startIso = new Date(start).toISOString();
-    const end = start + SECONDS * 1000;
     let inconsistencies = 0;
     const audits: string[] = [];
 
@@ -216,29 +287,7 @@ async function main() {
       }, SECONDS * 500);
     }
 
-    // Virtual users: ramp 1 → MAX_VUS over the run; each pays, then sleeps 1 s.
-    const vus: Promise<void>[] = [];
-    const vu = async () => {
-      while (Date.now() < end) {
-        const res = await request(
-          'POST',
-          '/payments',
-          JSON.stringify({ correlationId: randomUUID(), amount: AMOUNT }),
-        );
-        if (res.status >= 200 && res.status < 300) accepted++;
-        else failed++;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    };
-    while (Date.now() < end) {
-      const target = Math.min(
-        MAX_VUS,
-        1 + Math.floor(((Date.now() - start) / (SECONDS * 1000)) * (MAX_VUS - 1)),
-      );
-      while (vus.length < target) vus.push(vu());
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await Promise.all(vus);
+    const { accepted, failed } = await ramp(request, start);
     clearInterval(auditTimer);
     for (const t of stageTimers) clearTimeout(t);
     await configure('default', 0, false);
@@ -272,8 +321,7 @@ async function main() {
     clearInterval(sampler);
     const after = sample(pids);
 
-    latencies.sort((a, b) => a - b);
-    const p99 = latencies[Math.floor(latencies.length * 0.99)] ?? 0;
+    const p99 = clientP99();
     const gross = summary.default.totalAmount + summary.fallback.totalAmount;
     const fees = summary.default.totalAmount * FEES.default + summary.fallback.totalAmount * FEES.fallback;
     const bonus = Math.max((11 - p99) * 0.02, 0);
@@ -307,6 +355,10 @@ async function main() {
     console.log(
       `| POST /payments inside nginx: p50 / p99 / max (${fmt(server.count)} logged) | ${server.p50} / ${server.p99} / ${server.max} ms |`,
     );
+    if (ref)
+      console.log(
+        `| reference, bare node:http ×2 behind nginx, same ramp (${fmt(ref.requests)} requests): p99 clients / nginx | ${ref.p99.toFixed(2)} / ${ref.nginxP99} ms (armazem ${(p99 / ref.p99).toFixed(1)}× at the clients) |`,
+      );
     console.log(`| amount processed − fees | ${fmt(gross - fees, 2)} |`);
     console.log(`| bonus (11 − p99) × 0.02 / fine | ${(bonus * 100).toFixed(1)} % / ${fine * 100} % |`);
     console.log(
@@ -333,7 +385,7 @@ async function main() {
   } finally {
     // The stack first: whatever else fails, no process may be left behind.
     stack.down();
-    await pool.close().catch(() => {});
+    await close();
     await db.drop();
   }
 }
