@@ -87,8 +87,12 @@ const Env = Type.Object({
   PAYMENT_PROCESSOR_URL_FALLBACK: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8002' }),
   /** A processor call without an answer by then is ambiguous, and retried on the same processor. */
   PAYMENT_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 2000 }),
-  /** A payment the default processor cannot take goes to the fallback after waiting this long. */
-  PAYMENT_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 3000 }),
+  /**
+   * A payment the default processor cannot take goes to the fallback after waiting this long.
+   * 25 s outlasts the contest's 20 s default outage: bench:payments measured 93.8 % of the
+   * maximum with it, all on the default, against 91.8 % with 3 s (1,788 payments on the fallback).
+   */
+  PAYMENT_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 25_000 }),
   /** Payments a worker claims per round. */
   PAYMENT_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
   /** An order's payment that processors refuse this many times fails; the order's stock is released. */
