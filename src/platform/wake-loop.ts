@@ -10,6 +10,8 @@ export abstract class WakeLoop {
   private running = false;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
+  /** A NOTIFY came while a step ran: that step may not have seen its work. */
+  private notified = false;
   private listener: pg.PoolClient | null = null;
   protected readonly db: pg.Pool;
   protected readonly log: Logger;
@@ -40,7 +42,10 @@ export abstract class WakeLoop {
     if (this.listen) {
       // A dedicated connection: LISTEN holds it for the loop's life.
       this.listener = await this.db.connect();
-      this.listener.on('notification', () => this.wake?.());
+      this.listener.on('notification', () => {
+        this.notified = true;
+        this.wake?.();
+      });
       await this.listener.query(`LISTEN ${this.channel}`);
     }
     this.loop = this.run();
@@ -59,8 +64,10 @@ export abstract class WakeLoop {
 
   private async run(): Promise<void> {
     while (this.running) {
+      this.notified = false;
       try {
         if (await this.step()) continue;
+        if (this.notified) continue;
       } catch (err) {
         this.log.error({ err, channel: this.channel }, 'background step failed; retrying');
       }

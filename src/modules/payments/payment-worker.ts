@@ -112,8 +112,13 @@ export class PaymentWorker extends WakeLoop {
     this.health.stop();
   }
 
+  /**
+   * Goes again at once only after a full batch. A smaller one took every due
+   * payment (bar those another worker holds), and a payment accepted meanwhile
+   * NOTIFYs; looking again would be an empty claim per payment, per worker.
+   */
   protected async step(): Promise<boolean> {
-    return (await this.round()) > 0;
+    return (await this.round()) >= this.opts.batch;
   }
 
   /** One round: claim, call, record. Returns how many payments it handled. */
