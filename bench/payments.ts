@@ -12,7 +12,8 @@
  * Before the stack starts, the same ramp runs against a reference: two bare
  * node:http servers behind the same nginx template — the latency floor of
  * nginx → Node on this machine under this load (BENCH_REFERENCE=0 skips it).
- * Env: BENCH_SECONDS (60), BENCH_MAX_VUS (550), BENCH_WORKERS (0: workers inside the instances).
+ * Env: BENCH_SECONDS (60), BENCH_MAX_VUS (550), BENCH_WORKERS (0: workers inside the instances),
+ * BENCH_NODE_FLAGS (the instances' heap flags).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -29,6 +30,8 @@ const KILL = process.env.BENCH_KILL === '1';
 /** Separate worker processes; 0 runs the workers inside the two instances (the payments profile). */
 const WORKERS = process.env.BENCH_WORKERS ?? (KILL ? '2' : '0');
 const REFERENCE = process.env.BENCH_REFERENCE !== '0';
+/** The payments profile's small heaps; BENCH_NODE_FLAGS trades memory for latency. */
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=4 --max-old-space-size=56';
 const AMOUNT = 19.9;
 const FEES = { default: 0.05, fallback: 0.15 };
 const PROCESSOR_PORTS = { default: 3801, fallback: 3802 };
@@ -203,7 +206,7 @@ async function main() {
       // the two instances. The SIGKILL variant keeps two separate workers, one to kill.
       STACK_WORKERS: WORKERS,
       WORKER_IN_PROCESS: WORKERS === '0' ? 'true' : 'false',
-      STACK_NODE_FLAGS: '--max-semi-space-size=4 --max-old-space-size=56',
+      STACK_NODE_FLAGS: NODE_FLAGS,
       STACK_RUN: 'dist',
       PAYMENTS_PURGE_ENABLED: 'true',
       LOG_LEVEL: 'warn',
@@ -330,7 +333,7 @@ async function main() {
     const maxScore = accepted * AMOUNT * (1 - FEES.default) * (1 + 0.2);
 
     console.log(
-      `\nbench:payments — ${SECONDS} s, 1 → ${MAX_VUS} virtual users, ${KILL ? 'api-1 and worker-1 SIGKILLed at half time, ' : ''}stack: nginx → 2 instances ${WORKERS === '0' ? 'running the workers' : `+ ${WORKERS} worker process(es)`}, small heaps + emulators\n`,
+      `\nbench:payments — ${SECONDS} s, 1 → ${MAX_VUS} virtual users, ${KILL ? 'api-1 and worker-1 SIGKILLed at half time, ' : ''}stack: nginx → 2 instances ${WORKERS === '0' ? 'running the workers' : `+ ${WORKERS} worker process(es)`}, node ${NODE_FLAGS} + emulators\n`,
     );
     console.log('| stage (10 s each) | default (delay ms, failing) | fallback |');
     console.log('|---|---|---|');
