@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, startTestApp, type TestApp } from '../helpers/app.ts';
-import {
-  createTestDatabase,
-  eventually,
-  TEST_REDIS_URL,
-  type TestDatabase,
-  testRedisPrefix,
-} from '../helpers/env.ts';
+import { createTestDatabase, eventually, realServers, type TestDatabase } from '../helpers/env.ts';
 
 let db: TestDatabase;
 let a: TestApp;
@@ -15,7 +9,7 @@ let b: TestApp;
 beforeAll(async () => {
   db = await createTestDatabase();
   // Two instances of the app, as behind nginx: one database, one Redis.
-  const env = { DATABASE_URL: db.url, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: testRedisPrefix() };
+  const env = realServers(db.url);
   a = await startTestApp({ ...env, INSTANCE_ID: 'a' });
   b = await startTestApp({ ...env, INSTANCE_ID: 'b' });
 });
@@ -139,9 +133,7 @@ describe('catalog cache shared by two instances', () => {
 describe('cache TTL', () => {
   it('when CACHE_TTL_SECONDS passes, then the entry expires and the next read misses', async () => {
     const short = await startTestApp({
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: testRedisPrefix(),
+      ...realServers(db.url),
       CACHE_TTL_SECONDS: '1',
     });
     try {
@@ -162,9 +154,7 @@ describe('cache TTL', () => {
 
   it('when the cache is disabled, then reads go to the database and say so', async () => {
     const off = await startTestApp({
-      DATABASE_URL: db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: testRedisPrefix(),
+      ...realServers(db.url),
       CACHE_ENABLED: 'false',
     });
     try {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, TEST_REDIS_URL, type TestDatabase, testRedisPrefix } from '../helpers/env.ts';
+import { createTestDatabase, realServers, type TestDatabase } from '../helpers/env.ts';
 
 let db: TestDatabase;
 let a: TestApp;
@@ -10,9 +10,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   // Two instances behind the same Redis, as behind nginx.
   const env = {
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: testRedisPrefix(),
+    ...realServers(db.url),
     LOGIN_RATE_LIMIT_PER_EMAIL: '3',
     LOGIN_RATE_LIMIT_PER_IP: '6',
     LOGIN_RATE_WINDOW_SECONDS: '60',

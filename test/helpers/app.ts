@@ -6,7 +6,7 @@ import { createDeps, type Deps } from '../../src/deps.ts';
 import { ensureAdmin } from '../../src/modules/customers/ensure-admin.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { migrate } from '../../src/platform/migrations.ts';
-import { createTestDatabase, TEST_REDIS_URL, type TestDatabase, testRedisPrefix } from './env.ts';
+import { createTestDatabase, realServers, type TestDatabase } from './env.ts';
 
 export const TEST_JWT_SECRET = 'test-only-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 export const TEST_ADMIN = { email: 'admin@armazem.test', password: 'admin-password-123' };
@@ -70,9 +70,7 @@ export function useTestApp(env: Record<string, string> = {}): TestContext {
   beforeAll(async () => {
     ctx.db = await createTestDatabase();
     ctx.t = await startTestApp({
-      DATABASE_URL: ctx.db.url,
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: testRedisPrefix(),
+      ...realServers(ctx.db.url),
       ...env,
     });
   });

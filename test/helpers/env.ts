@@ -42,6 +42,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** A Redis key prefix per test file: files share the server, never keys. */
 export const testRedisPrefix = () => `t:${randomUUID().slice(0, 8)}:`;
 
+/** The app's env for the real servers: this database, the test Redis (or a proxy to it), keys of its own. */
+export const realServers = (databaseUrl: string, redisUrl = TEST_REDIS_URL) => ({
+  DATABASE_URL: databaseUrl,
+  REDIS_URL: redisUrl,
+  REDIS_KEY_PREFIX: testRedisPrefix(),
+});
+
 /** Polls until `check` stops throwing, or fails with its last error at the deadline. */
 export async function eventually<T>(
   check: () => Promise<T> | T,

@@ -6,6 +6,8 @@ const ADMIN = { 'x-rinha-token': '123', 'content-type': 'application/json' };
 
 export interface Processors {
   url: Record<ProcessorName, string>;
+  /** The app's env pointing at these two. */
+  env: { PAYMENT_PROCESSOR_URL_DEFAULT: string; PAYMENT_PROCESSOR_URL_FALLBACK: string };
   app: Record<ProcessorName, FastifyInstance>;
   configure(name: ProcessorName, what: 'delay' | 'failure', value: number | boolean): Promise<void>;
   summary(name: ProcessorName): Promise<{ totalRequests: number; totalAmount: number }>;
@@ -36,6 +38,7 @@ export async function startProcessors(
   }
   return {
     url,
+    env: { PAYMENT_PROCESSOR_URL_DEFAULT: url.default, PAYMENT_PROCESSOR_URL_FALLBACK: url.fallback },
     app,
     configure: async (name, what, value) => {
       await fetch(`${url[name]}/admin/configurations/${what}`, {

@@ -2,13 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPaymentWorker } from '../../src/modules/payments/create-worker.ts';
 import type { PaymentWorker } from '../../src/modules/payments/payment-worker.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
-import {
-  createTestDatabase,
-  eventually,
-  TEST_REDIS_URL,
-  type TestDatabase,
-  testRedisPrefix,
-} from '../helpers/env.ts';
+import { createTestDatabase, eventually, realServers, type TestDatabase } from '../helpers/env.ts';
 import { type Processors, startProcessors } from '../helpers/processors.ts';
 
 let db: TestDatabase;
@@ -26,11 +20,8 @@ beforeAll(async () => {
   });
   // Two instances, one Redis: they must share one probe per processor per 5 s.
   const env = {
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: testRedisPrefix(),
-    PAYMENT_PROCESSOR_URL_DEFAULT: processors.url.default,
-    PAYMENT_PROCESSOR_URL_FALLBACK: processors.url.fallback,
+    ...realServers(db.url),
+    ...processors.env,
   };
   for (const id of ['a', 'b']) {
     const t = await startTestApp({ ...env, INSTANCE_ID: id });

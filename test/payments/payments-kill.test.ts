@@ -2,13 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_JWT_SECRET } from '../helpers/app.ts';
-import {
-  createTestDatabase,
-  eventually,
-  TEST_REDIS_URL,
-  type TestDatabase,
-  testRedisPrefix,
-} from '../helpers/env.ts';
+import { createTestDatabase, eventually, realServers, type TestDatabase } from '../helpers/env.ts';
 import { freePort, type Started, startProcess, waitServing } from '../helpers/process.ts';
 import { type Processors, startProcessors } from '../helpers/processors.ts';
 
@@ -31,11 +25,8 @@ beforeAll(async () => {
   env = {
     NODE_ENV: 'production',
     JWT_SECRET: TEST_JWT_SECRET,
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: testRedisPrefix(),
-    PAYMENT_PROCESSOR_URL_DEFAULT: processors.url.default,
-    PAYMENT_PROCESSOR_URL_FALLBACK: processors.url.fallback,
+    ...realServers(db.url),
+    ...processors.env,
     WORKER_IN_PROCESS: 'false',
     LOG_LEVEL: 'warn',
   };

@@ -4,13 +4,7 @@ import { createPaymentWorker } from '../../src/modules/payments/create-worker.ts
 import type { PaymentWorker } from '../../src/modules/payments/payment-worker.ts';
 import { json, startTestApp, type TestApp } from '../helpers/app.ts';
 import { registerAndLogin } from '../helpers/customers.ts';
-import {
-  createTestDatabase,
-  eventually,
-  TEST_REDIS_URL,
-  type TestDatabase,
-  testRedisPrefix,
-} from '../helpers/env.ts';
+import { createTestDatabase, eventually, realServers, type TestDatabase } from '../helpers/env.ts';
 import { createProduct, expectStockConsistent, placeOrder, stockOf } from '../helpers/orders.ts';
 import { type Processors, startProcessors } from '../helpers/processors.ts';
 
@@ -23,11 +17,8 @@ beforeAll(async () => {
   db = await createTestDatabase();
   processors = await startProcessors({ healthWindowMs: 200 });
   t = await startTestApp({
-    DATABASE_URL: db.url,
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: testRedisPrefix(),
-    PAYMENT_PROCESSOR_URL_DEFAULT: processors.url.default,
-    PAYMENT_PROCESSOR_URL_FALLBACK: processors.url.fallback,
+    ...realServers(db.url),
+    ...processors.env,
     PAYMENT_TIMEOUT_MS: '300',
     PAYMENT_MAX_WAIT_MS: '600',
     PAYMENTS_PURGE_ENABLED: 'true',

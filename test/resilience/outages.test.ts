@@ -3,9 +3,9 @@ import { json, startTestApp, TEST_ADMIN, type TestApp } from '../helpers/app.ts'
 import {
   createTestDatabase,
   eventually,
+  realServers,
   TEST_REDIS_URL,
   type TestDatabase,
-  testRedisPrefix,
 } from '../helpers/env.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -23,9 +23,7 @@ beforeAll(async () => {
   pgProxy = await TcpProxy.to(db.url);
   redisProxy = await TcpProxy.to(TEST_REDIS_URL);
   t = await startTestApp({
-    DATABASE_URL: pgProxy.via(db.url),
-    REDIS_URL: redisProxy.via(TEST_REDIS_URL),
-    REDIS_KEY_PREFIX: testRedisPrefix(),
+    ...realServers(pgProxy.via(db.url), redisProxy.via(TEST_REDIS_URL)),
     DB_CONNECT_TIMEOUT_MS: '500',
     REDIS_TIMEOUT_MS: '200',
   });

@@ -4,13 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestDatabase,
-  eventually,
-  TEST_REDIS_URL,
-  type TestDatabase,
-  testRedisPrefix,
-} from '../helpers/env.ts';
+import { createTestDatabase, eventually, realServers, type TestDatabase } from '../helpers/env.ts';
 import { freePort, startProcess } from '../helpers/process.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -76,9 +70,7 @@ beforeAll(async () => {
     STACK_PROCESSOR_BASE_PORT: String(processorPorts[0]),
     STACK_RATE_LIMIT: '10r/s',
     STACK_RATE_BURST: '20',
-    DATABASE_URL: pgProxy.via(db.url),
-    REDIS_URL: TEST_REDIS_URL,
-    REDIS_KEY_PREFIX: testRedisPrefix(),
+    ...realServers(pgProxy.via(db.url)),
     LOG_LEVEL: 'warn',
     ADMIN_EMAIL: 'stack-admin@armazem.test',
     ADMIN_PASSWORD: 'stack-admin-password',
