@@ -85,13 +85,11 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     );
   }
   const metrics = new Metrics();
+  const processor = (name: 'default' | 'fallback', url: string) =>
+    new ProcessorClient(name, url, config.PAYMENT_TIMEOUT_MS, config.PAYMENT_BATCH);
   const processors = {
-    default: new ProcessorClient('default', config.PAYMENT_PROCESSOR_URL_DEFAULT, config.PAYMENT_TIMEOUT_MS),
-    fallback: new ProcessorClient(
-      'fallback',
-      config.PAYMENT_PROCESSOR_URL_FALLBACK,
-      config.PAYMENT_TIMEOUT_MS,
-    ),
+    default: processor('default', config.PAYMENT_PROCESSOR_URL_DEFAULT),
+    fallback: processor('fallback', config.PAYMENT_PROCESSOR_URL_FALLBACK),
   };
   metrics.gauge('db_pool_connections', 'Database pool connections by state', ['state'], async () => [
     { labels: { state: 'total' }, value: db.pool.totalCount },
