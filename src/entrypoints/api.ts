@@ -5,7 +5,6 @@ import { ensureAdmin } from '../modules/customers/ensure-admin.ts';
 import { createOrderWorker } from '../modules/orders/create-worker.ts';
 import { createPaymentWorker } from '../modules/payments/create-worker.ts';
 import { createLogger } from '../platform/logger.ts';
-import { migrate } from '../platform/migrations.ts';
 import { loadConfigOrExit } from './load-config.ts';
 
 const config = loadConfigOrExit();
@@ -13,7 +12,8 @@ const log = createLogger(config);
 log.info({ port: config.PORT }, `armazem starting — ${describeBackends(config)}`);
 
 const deps = await createDeps(config, log);
-if (config.MIGRATE_ON_START) await migrate(deps.db.pool, log);
+// Loaded only when used: node-pg-migrate costs ≈3 MB per process (instances behind a stack that migrates once skip it).
+if (config.MIGRATE_ON_START) await (await import('../platform/migrations.ts')).migrate(deps.db.pool, log);
 if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD)
   await ensureAdmin(deps.customers, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, log);
 const app = await buildApp(deps);
