@@ -93,6 +93,8 @@ const Env = Type.Object({
    * maximum with it, all on the default, against 91.8 % with 3 s (1,788 payments on the fallback).
    */
   PAYMENT_MAX_WAIT_MS: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 25_000 }),
+  /** How often an idle payment worker looks for due payments: a payment waits at most this long to be sent. */
+  PAYMENT_POLL_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 25 }),
   /** Payments a worker claims per round. */
   PAYMENT_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
   /** An order's payment that processors refuse this many times fails; the order's stock is released. */

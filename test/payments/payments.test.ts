@@ -161,6 +161,25 @@ describe('routing', () => {
     await expectSummaryMatchesProcessors();
   });
 
+  it('a payment whose retry after a timeout meets a failing processor stays pinned to it: never charged twice', async () => {
+    await configure('default', 'delay', 500); // the first call times out, the processor still takes it
+    const id = randomUUID();
+    await pay(id, 4.2);
+    await eventually(async () => expect((await processorSummary('default')).totalRequests).toBe(1), 5000);
+    // Now the default answers 500 (its failure check runs before its duplicate check): that says
+    // nothing about the payment it already holds, so it must not go to the fallback.
+    await configure('default', 'failure', true);
+    await configure('default', 'delay', 0);
+    await new Promise((r) => setTimeout(r, 2000)); // well past the 600 ms wait budget
+    expect(await status(id)).toMatchObject({ status: 'processing', processor: 'default' });
+    expect((await processorSummary('fallback')).totalRequests).toBe(0);
+    await configure('default', 'failure', false);
+    await eventually(async () => expect((await status(id)).status).toBe('processed'), 15_000);
+    expect((await status(id)).processor).toBe('default');
+    expect((await processorSummary('fallback')).totalRequests).toBe(0);
+    await expectSummaryMatchesProcessors();
+  });
+
   it('when both processors fail, payments are kept and go through once one recovers', async () => {
     await configure('default', 'failure', true);
     await configure('fallback', 'failure', true);

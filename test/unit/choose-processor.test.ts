@@ -37,9 +37,9 @@ describe('chooseProcessor', () => {
       { use: 'default' },
     ],
     [
-      'default failing, payments fresh → wait for the cheaper one',
+      'default failing, payments fresh → wait for the cheaper one, until the budget runs out',
       { default: failing, fallback: healthy, oldestWaitMs: 100 },
-      { wait: true, retryInMs: 250 },
+      { wait: true, retryInMs: 1900 },
     ],
     [
       'default failing, a payment waited past the budget → fallback',
@@ -57,19 +57,24 @@ describe('chooseProcessor', () => {
       { use: 'fallback' },
     ],
     [
-      'both failing → wait, however long',
+      'both failing → wait, however long, looking again every second',
       { default: failing, fallback: failing, oldestWaitMs: 60_000 },
-      { wait: true, retryInMs: 10 },
+      { wait: true, retryInMs: 1000 },
     ],
     [
       'default failing, fallback open → wait',
       { default: failing, fallback: open, oldestWaitMs: 60_000 },
-      { wait: true, retryInMs: 10 },
+      { wait: true, retryInMs: 1000 },
     ],
     [
       'near the budget → look again when it runs out',
       { default: failing, fallback: healthy, oldestWaitMs: 1950 },
       { wait: true, retryInMs: 50 },
+    ],
+    [
+      'waits measured in fractions of a millisecond → a whole-millisecond retry',
+      { default: failing, fallback: healthy, oldestWaitMs: 1500.25 },
+      { wait: true, retryInMs: 500 },
     ],
     [
       'reported failing, but one of our calls succeeded since → default',
@@ -79,7 +84,12 @@ describe('chooseProcessor', () => {
     [
       'reported failing, a trial is due → this payment tries the default',
       { default: failing, fallback: healthy, oldestWaitMs: 5000, defaultTrialDue: true },
-      { use: 'default' },
+      { use: 'default', ifRefusedRetryInMs: 1000 },
+    ],
+    [
+      'a trial within the budget, if refused, sleeps for the rest of the budget like the others',
+      { default: failing, fallback: healthy, oldestWaitMs: 500, defaultTrialDue: true },
+      { use: 'default', ifRefusedRetryInMs: 1500 },
     ],
     [
       'breaker open: no trial, whatever is due → fallback',

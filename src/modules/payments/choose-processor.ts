@@ -37,7 +37,14 @@ export interface DecisionInput {
   defaultTrialDue?: boolean;
 }
 
-export type Decision = { use: 'default' | 'fallback' } | { wait: true; retryInMs: number };
+/**
+ * A trial payment carries `ifRefusedRetryInMs`: refused, it waits like the others instead of
+ * backing off, or it would come due again while a trial is due and become a probe that never
+ * sleeps (and, paying an order, would use up the order's attempts).
+ */
+export type Decision =
+  | { use: 'default' | 'fallback'; ifRefusedRetryInMs?: number }
+  | { wait: true; retryInMs: number };
 
 /** Usable: not open, not reported failing, not reported too slow. Unknown health counts as usable. */
 function usable(p: ProcessorView, maxResponseTimeMs: number): boolean {
@@ -48,9 +55,20 @@ function usable(p: ProcessorView, maxResponseTimeMs: number): boolean {
 
 export function chooseProcessor(input: DecisionInput): Decision {
   if (usable(input.default, input.maxResponseTimeMs)) return { use: 'default' };
-  if (input.defaultTrialDue && input.default.breaker !== 'open') return { use: 'default' };
+  if (input.defaultTrialDue && input.default.breaker !== 'open')
+    return { use: 'default', ifRefusedRetryInMs: waitMs(input) };
   if (input.oldestWaitMs >= input.maxWaitMs && usable(input.fallback, input.maxResponseTimeMs))
     return { use: 'fallback' };
-  // Wait for the default; look again soon, or when the wait budget runs out.
-  return { wait: true, retryInMs: Math.max(10, Math.min(250, input.maxWaitMs - input.oldestWaitMs)) };
+  return { wait: true, retryInMs: waitMs(input) };
+}
+
+/**
+ * Wait for the default until the budget runs out: a worker that sees the default usable again
+ * releases waiting payments at once (PaymentRepository.releaseWaiting), so nothing needs to look
+ * sooner. Past the budget, with no processor usable, look again every second.
+ * Whole milliseconds: waits are measured in fractions, and the deferral is stored as an integer.
+ */
+function waitMs(input: DecisionInput): number {
+  const left = Math.ceil(input.maxWaitMs - input.oldestWaitMs);
+  return left > 0 ? left : 1000;
 }

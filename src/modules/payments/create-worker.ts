@@ -16,8 +16,7 @@ export function createPaymentWorker(deps: Deps): PaymentWorker {
       timeoutMs: deps.config.PAYMENT_TIMEOUT_MS,
       maxWaitMs: deps.config.PAYMENT_MAX_WAIT_MS,
       maxOrderAttempts: deps.config.PAYMENT_ORDER_MAX_ATTEMPTS,
-      // The embedded database has one connection: a LISTEN would hold it; poll instead.
-      listen: deps.db.kind === 'postgres',
+      pollMs: deps.config.PAYMENT_POLL_MS,
     },
   );
 }

@@ -13,12 +13,16 @@ export interface PaymentWorkerOptions {
   timeoutMs: number;
   maxWaitMs: number;
   maxOrderAttempts: number;
-  /** LISTEN on a dedicated connection (not in the single-connection embedded mode). */
-  listen: boolean;
+  /** How often an idle worker looks for due payments. */
+  pollMs: number;
 }
 
 const BREAKER: BreakerConfig = { threshold: 5, openMs: 1000 };
 const TRIAL_EVERY_MS = 250;
+/** The longest a retry waits for an answer. */
+const MAX_RETRY_TIMEOUT_MS = 10_000;
+/** While the default is usable, payments still asleep waiting for it are woken at most this often. */
+const RELEASE_EVERY_MS = 1000;
 
 /**
  * A pinned payment's earlier call went unanswered: asking again with the same
@@ -26,7 +30,9 @@ const TRIAL_EVERY_MS = 250;
  * payment would never settle. Each retry doubles the wait, up to 10 s.
  */
 export function callTimeoutMs(baseMs: number, attempts: number, pinnedBefore: boolean): number {
-  return pinnedBefore ? Math.min(10_000, baseMs * 2 ** Math.min(attempts, 6)) : baseMs;
+  return pinnedBefore
+    ? Math.max(baseMs, Math.min(MAX_RETRY_TIMEOUT_MS, baseMs * 2 ** Math.min(attempts, 6)))
+    : baseMs;
 }
 
 /** Jittered exponential backoff for a payment's next attempt, 25 ms … 2 s. */
@@ -45,6 +51,7 @@ export class PaymentWorker extends WakeLoop {
   /** When each processor last answered 200/422, and when the default last got a trial payment. */
   private readonly lastSuccessAt = new Map<ProcessorName, number>();
   private lastDefaultTrialAt = 0;
+  private lastReleaseAt = 0;
   private readonly breakers = new Map<ProcessorName, BreakerState>([
     ['default', CLOSED],
     ['fallback', CLOSED],
@@ -64,8 +71,10 @@ export class PaymentWorker extends WakeLoop {
     log: Logger,
     opts: PaymentWorkerOptions,
   ) {
-    // Short idle: a payment waiting for the default must be looked at again soon.
-    super(db, log, { channel: 'armazem_payments', listen: opts.listen, idleMs: 25 });
+    // Polls, no NOTIFY per payment: every instance's worker woke for every payment, mostly to
+    // find nothing, and a poll claims all that arrived since the last one in one statement.
+    // bench:payments measured CPU 14.3 → 12.5 s, p99 unchanged (docs/decisions.md).
+    super(db, log, { channel: 'armazem_payments', listen: false, idleMs: opts.pollMs });
     this.payments = payments;
     this.clients = new Map(clients.map((c) => [c.name, c]));
     this.health = health;
@@ -112,11 +121,7 @@ export class PaymentWorker extends WakeLoop {
     this.health.stop();
   }
 
-  /**
-   * Goes again at once only after a full batch. A smaller one took every due
-   * payment (bar those another worker holds), and a payment accepted meanwhile
-   * NOTIFYs; looking again would be an empty claim per payment, per worker.
-   */
+  /** Goes again at once only after a full batch: a smaller one took every due payment. */
   protected async step(): Promise<boolean> {
     return (await this.round()) >= this.opts.batch;
   }
@@ -129,21 +134,35 @@ export class PaymentWorker extends WakeLoop {
       breaker: breakerAt(this.breakers.get(name) ?? CLOSED, now, BREAKER).state,
       succeededSinceReport: (this.lastSuccessAt.get(name) ?? 0) > this.health.reportedAt(name),
     });
-    const claimed = await this.payments.claim(this.opts.batch, this.opts.timeoutMs + 5000, (waitedMs) => {
-      // At most four trial payments a second to a default that looks unusable.
-      const defaultTrialDue = Date.now() - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
-      const decision = chooseProcessor({
-        default: view('default'),
-        fallback: view('fallback'),
-        oldestWaitMs: waitedMs,
-        maxWaitMs: this.opts.maxWaitMs,
-        maxResponseTimeMs: this.opts.timeoutMs,
-        defaultTrialDue,
-      });
-      if (defaultTrialDue && 'use' in decision && decision.use === 'default')
-        this.lastDefaultTrialAt = Date.now();
-      return decision;
-    });
+    // Longer than any call it may make: another worker must not claim a payment whose call is still out.
+    const leaseMs = Math.max(this.opts.timeoutMs, MAX_RETRY_TIMEOUT_MS) + 5000;
+    const decisionInput = {
+      default: view('default'),
+      fallback: view('fallback'),
+      maxWaitMs: this.opts.maxWaitMs,
+      maxResponseTimeMs: this.opts.timeoutMs,
+    };
+    // Without a trial, the default is chosen only when it is usable, and then for every payment
+    // however long it waited: one statement claims them all.
+    const first = chooseProcessor({ ...decisionInput, oldestWaitMs: 0 });
+    const defaultForAll = 'use' in first && first.use === 'default';
+    // Payments another worker (or this one, before) put to sleep waiting for the default: wake
+    // them all once our breaker is closed; while it is half-open, one sleeper a second (payments
+    // arriving meanwhile still go to the default, as chooseProcessor says of half-open).
+    if (defaultForAll && now - this.lastReleaseAt >= RELEASE_EVERY_MS) {
+      this.lastReleaseAt = now;
+      await this.payments.releaseWaiting(decisionInput.default.breaker === 'closed' ? null : 1);
+    }
+    const claimed = defaultForAll
+      ? await this.payments.claimAllFor('default', this.opts.batch, leaseMs)
+      : await this.payments.claim(this.opts.batch, leaseMs, (waitedMs) => {
+          // At most four trial payments a second to a default that looks unusable.
+          const defaultTrialDue = Date.now() - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
+          const decision = chooseProcessor({ ...decisionInput, oldestWaitMs: waitedMs, defaultTrialDue });
+          if (defaultTrialDue && 'use' in decision && decision.use === 'default')
+            this.lastDefaultTrialAt = Date.now();
+          return decision;
+        });
     if (claimed.length === 0) return 0;
     const outcomes = await Promise.all(
       claimed.map(async (c) => {
@@ -162,7 +181,7 @@ export class PaymentWorker extends WakeLoop {
         if (outcome === 'accepted' || outcome === 'duplicate')
           this.lastSuccessAt.set(c.processor, Date.now());
         this.metrics.payments.inc({ processor: c.processor, outcome });
-        return { claimed: c, outcome, retryInMs: backoffMs(c.attempts) };
+        return { claimed: c, outcome, retryInMs: c.ifRefusedRetryInMs ?? backoffMs(c.attempts) };
       }),
     );
     await this.payments.record(outcomes, this.opts.maxOrderAttempts);

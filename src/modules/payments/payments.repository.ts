@@ -14,6 +14,8 @@ export interface Claimed {
   amount: string;
   processor: ProcessorName;
   requestedAt: Date;
+  /** A trial of a default that looked unusable: if refused, wait this long (see Decision). */
+  ifRefusedRetryInMs?: number;
 }
 
 export interface PaymentView {
@@ -42,9 +44,9 @@ export class PaymentRepository {
   }
 
   /**
-   * Durably accepts a payment (the INSERT commits before the 2xx) and wakes
-   * the workers. The same correlationId again: 'duplicate' if the amount is
-   * the same, 'conflict' if not.
+   * Durably accepts a payment (the INSERT commits before the 2xx); the
+   * workers' next poll takes it. The same correlationId again: 'duplicate'
+   * if the amount is the same, 'conflict' if not.
    */
   async accept(
     correlationId: string,
@@ -55,9 +57,8 @@ export class PaymentRepository {
       name: 'payment_accept',
       text: `WITH ins AS (
                INSERT INTO payments (correlation_id, amount, order_id) VALUES ($1, $2, $3)
-               ON CONFLICT (correlation_id) DO NOTHING RETURNING 1),
-             n AS (SELECT pg_notify('armazem_payments', '') FROM ins)
-             SELECT EXISTS (SELECT 1 FROM ins) AND (SELECT count(*) FROM n) = 1 AS inserted,
+               ON CONFLICT (correlation_id) DO NOTHING RETURNING 1)
+             SELECT EXISTS (SELECT 1 FROM ins) AS inserted,
                     (SELECT amount::text FROM payments WHERE correlation_id = $1) AS existing`,
       values: [correlationId, amount, orderId ?? null],
     });
@@ -66,6 +67,67 @@ export class PaymentRepository {
     // A concurrent duplicate committed while this statement waited: its snapshot cannot see it; look again.
     const existing = r?.existing ?? (await this.find(correlationId))?.amount;
     return existing !== undefined && Number(existing) === Number(amount) ? 'duplicate' : 'conflict';
+  }
+
+  /**
+   * The common case of claim(), in one statement (no transaction round
+   * trips): every due payment goes to `processor`, bar those already pinned,
+   * which stay where they are. For when the decision does not depend on how
+   * long a payment has waited.
+   */
+  async claimAllFor(processor: ProcessorName, limit: number, leaseMs: number): Promise<Claimed[]> {
+    const { rows } = await this.db.query<{
+      correlation_id: string;
+      amount: string;
+      processor: ProcessorName;
+      requested_at: Date;
+      attempts: number;
+      order_id: string | null;
+      pinned_before: boolean;
+    }>({
+      name: 'payment_claim_all_for',
+      text: `WITH due AS (
+               SELECT correlation_id, (processor IS NOT NULL AND requested_at IS NOT NULL) AS pinned FROM payments
+               WHERE status IN ('queued', 'processing') AND next_attempt_at <= now()
+               ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+             UPDATE payments p SET status = 'processing',
+                    processor = CASE WHEN due.pinned THEN p.processor ELSE $2 END,
+                    requested_at = CASE WHEN due.pinned THEN p.requested_at ELSE $3 END,
+                    attempts = p.attempts + 1, next_attempt_at = now() + make_interval(secs => $4 / 1000.0), updated_at = now()
+             FROM due WHERE p.correlation_id = due.correlation_id
+             RETURNING p.correlation_id, p.amount::text AS amount, p.processor, p.requested_at, p.attempts - 1 AS attempts,
+                       p.order_id, due.pinned AS pinned_before`,
+      values: [limit, processor, new Date(), leaseMs],
+    });
+    return rows.map((r) => ({
+      attempts: r.attempts,
+      orderId: r.order_id === null ? null : Number(r.order_id),
+      pinnedBefore: r.pinned_before,
+      correlationId: r.correlation_id,
+      amount: r.amount,
+      processor: r.processor,
+      requestedAt: r.requested_at,
+    }));
+  }
+
+  /**
+   * Makes unpinned payments that sleep (waiting for the default, or backing
+   * off after a refusal) due now, those due soonest first: for when the
+   * default is usable again. `limit` null wakes them all. Returns how many.
+   */
+  async releaseWaiting(limit: number | null): Promise<number> {
+    const { rowCount } = await this.db.query({
+      name: 'payment_release_waiting',
+      // Locked, skipping rows a worker holds: one it pinned meanwhile is re-checked against these
+      // conditions, or skipped while its lock is held, so its lease is never cut short.
+      text: `WITH woken AS (
+               SELECT correlation_id FROM payments
+               WHERE status = 'queued' AND processor IS NULL AND next_attempt_at > now()
+               ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+             UPDATE payments p SET next_attempt_at = now() FROM woken WHERE p.correlation_id = woken.correlation_id`,
+      values: [limit],
+    });
+    return rowCount ?? 0;
   }
 
   /**
@@ -118,6 +180,7 @@ export class PaymentRepository {
             amount: r.amount,
             processor: d.use,
             requestedAt: now,
+            ifRefusedRetryInMs: d.ifRefusedRetryInMs,
           });
         } else waits.push([r.correlation_id, d.retryInMs]);
       }
@@ -149,43 +212,75 @@ export class PaymentRepository {
    * processor may take it next — unless it pays an order and has used up
    * maxOrderAttempts: then it fails, the order becomes payment_failed and its
    * stock is released; ambiguous → stays pinned, to be asked again (it can
-   * never give up: the processor may have charged it).
+   * never give up: the processor may have charged it). A payment pinned by
+   * an earlier ambiguous call stays pinned whatever a retry says short of
+   * 200/422: a processor answers 500 while failing even for a payment it
+   * already holds. Only the claim a worker still holds is recorded (its
+   * attempt): a late worker cannot undo what a later claim did.
    */
   async record(
     outcomes: Array<{ claimed: Claimed; outcome: CallOutcome; retryInMs: number }>,
     maxOrderAttempts: number,
   ): Promise<void> {
-    const done = outcomes.filter((o) => o.outcome === 'accepted' || o.outcome === 'duplicate');
-    const refused = outcomes.filter((o) => o.outcome === 'failed' || o.outcome === 'unreachable');
-    const giveUp = refused.filter(
-      (o) => o.claimed.orderId !== null && o.claimed.attempts + 1 >= maxOrderAttempts,
-    );
-    const unpin = refused.filter((o) => !giveUp.includes(o));
-    const retry = outcomes.filter((o) => o.outcome === 'ambiguous');
+    type Outcome = (typeof outcomes)[number];
+    const next = (o: Outcome): 'done' | 'giveUp' | 'unpin' | 'retry' => {
+      if (o.outcome === 'accepted' || o.outcome === 'duplicate') return 'done';
+      // Refused on a first call: the processor has nothing. After an ambiguous call, nothing short of 200/422 settles it.
+      if ((o.outcome === 'failed' || o.outcome === 'unreachable') && !o.claimed.pinnedBefore)
+        return o.claimed.orderId !== null && o.claimed.attempts + 1 >= maxOrderAttempts ? 'giveUp' : 'unpin';
+      return 'retry';
+    };
+    const by = {
+      done: [] as Outcome[],
+      giveUp: [] as Outcome[],
+      unpin: [] as Outcome[],
+      retry: [] as Outcome[],
+    };
+    for (const o of outcomes) by[next(o)].push(o);
+    const { done, giveUp, unpin, retry } = by;
     const ids = (xs: typeof outcomes) => xs.map((o) => o.claimed.correlationId);
     const delays = (xs: typeof outcomes) => xs.map((o) => o.retryInMs);
-    await inTransaction(this.db, async (tx) => {
-      await tx.query({
+    /** The attempt each claim made: the row still shows it unless another worker claimed it since. */
+    const attempts = (xs: typeof outcomes) => xs.map((o) => o.claimed.attempts + 1);
+    const errors = (xs: typeof outcomes) => xs.map((o) => `${o.claimed.processor}: ${o.outcome}`);
+    const paidOrders = done.flatMap((o) => (o.claimed.orderId === null ? [] : [o.claimed.orderId]));
+    const failedOrders = giveUp.map((o) => o.claimed.orderId as number);
+    // Orders change too: one transaction. Payments alone: the one statement is atomic by itself.
+    const touchesOrders = paidOrders.length > 0 || failedOrders.length > 0;
+    const recordPayments = (q: pg.Pool | pg.PoolClient) =>
+      q.query({
         name: 'payment_record',
         text: `WITH d AS (UPDATE payments SET status = 'processed', last_error = NULL, updated_at = now() WHERE correlation_id = ANY($1::uuid[])),
-                    f AS (UPDATE payments SET status = 'failed', last_error = 'refused by the processors', updated_at = now()
-                          WHERE correlation_id = ANY($7::uuid[])),
+                    f AS (UPDATE payments p SET status = 'failed', last_error = 'refused by the processors', updated_at = now()
+                          FROM unnest($7::uuid[], $8::integer[]) AS x(id, attempt)
+                          WHERE p.correlation_id = x.id AND p.status = 'processing' AND p.attempts = x.attempt),
                     u AS (UPDATE payments p SET status = 'queued', processor = NULL, requested_at = NULL, last_error = x.error,
                             next_attempt_at = now() + make_interval(secs => x.ms / 1000.0), updated_at = now()
-                          FROM unnest($2::uuid[], $3::integer[], $4::text[]) AS x(id, ms, error) WHERE p.correlation_id = x.id)
-               UPDATE payments p SET last_error = 'ambiguous', next_attempt_at = now() + make_interval(secs => x.ms / 1000.0), updated_at = now()
-               FROM unnest($5::uuid[], $6::integer[]) AS x(id, ms) WHERE p.correlation_id = x.id`,
+                          FROM unnest($2::uuid[], $3::integer[], $4::text[], $9::integer[]) AS x(id, ms, error, attempt)
+                          WHERE p.correlation_id = x.id AND p.status = 'processing' AND p.attempts = x.attempt)
+               UPDATE payments p SET last_error = x.error, next_attempt_at = now() + make_interval(secs => x.ms / 1000.0), updated_at = now()
+               FROM unnest($5::uuid[], $6::integer[], $10::text[], $11::integer[]) AS x(id, ms, error, attempt)
+               WHERE p.correlation_id = x.id AND p.status = 'processing' AND p.attempts = x.attempt`,
         values: [
           ids(done),
           ids(unpin),
           delays(unpin),
-          unpin.map((o) => `${o.claimed.processor}: ${o.outcome}`),
+          errors(unpin),
           ids(retry),
           delays(retry),
           ids(giveUp),
+          attempts(giveUp),
+          attempts(unpin),
+          errors(retry),
+          attempts(retry),
         ],
       });
-      const paidOrders = done.flatMap((o) => (o.claimed.orderId === null ? [] : [o.claimed.orderId]));
+    if (!touchesOrders) {
+      await recordPayments(this.db);
+      return;
+    }
+    await inTransaction(this.db, async (tx) => {
+      await recordPayments(tx);
       if (paidOrders.length > 0) {
         await tx.query({
           name: 'payment_orders_paid',
@@ -193,7 +288,6 @@ export class PaymentRepository {
           values: [paidOrders],
         });
       }
-      const failedOrders = giveUp.map((o) => o.claimed.orderId as number);
       if (failedOrders.length > 0) {
         const { rows } = await tx.query<{ id: string }>({
           name: 'payment_orders_failed',
@@ -235,7 +329,6 @@ export class PaymentRepository {
         text: 'INSERT INTO payments (correlation_id, amount, order_id) VALUES ($1, $2, $3)',
         values: [id, order.total, orderId],
       });
-      await tx.query("SELECT pg_notify('armazem_payments', '')");
       return id;
     });
     if (typeof correlationId !== 'string') return { kind: 'not_payable', status: correlationId.status };
