@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -72,6 +72,9 @@ export function startStack(opts: {
     if (stopped) return;
     stopped = true;
     stack('down');
+    // BENCH_KEEP_LOGS=dir: keep the instances' and nginx's logs (e.g. with --trace-gc in BENCH_NODE_FLAGS).
+    if (process.env.BENCH_KEEP_LOGS)
+      cpSync(join(stateDir, 'logs'), process.env.BENCH_KEEP_LOGS, { recursive: true });
     rmSync(stateDir, { recursive: true, force: true });
   };
   process.once('exit', down);
