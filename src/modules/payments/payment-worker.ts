@@ -5,7 +5,7 @@ import { WakeLoop } from '../../platform/wake-loop.ts';
 import { chooseProcessor } from './choose-processor.ts';
 import { afterCall, type BreakerConfig, type BreakerState, breakerAt, CLOSED } from './circuit-breaker.ts';
 import type { HealthMonitor } from './health-monitor.ts';
-import type { PaymentRepository } from './payments.repository.ts';
+import type { Claimed, PaymentRepository } from './payments.repository.ts';
 import type { CallOutcome, ProcessorClient, ProcessorName } from './processor-client.ts';
 
 export interface PaymentWorkerOptions {
@@ -39,6 +39,18 @@ export function callTimeoutMs(baseMs: number, attempts: number, pinnedBefore: bo
 export function backoffMs(attempt: number, random = Math.random): number {
   const ceiling = Math.min(2000, 25 * 2 ** Math.min(attempt, 10));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+/**
+ * When a payment is next due after this call. A refused trial waits like the payments that were
+ * not tried (see Decision); anything else backs off, an ambiguous trial included: it is pinned
+ * now, and must be asked again soon.
+ */
+export function retryInMs(claimed: Claimed, outcome: CallOutcome, random = Math.random): number {
+  const refused = outcome === 'failed' || outcome === 'unreachable';
+  return refused && claimed.ifRefusedRetryInMs !== undefined
+    ? claimed.ifRefusedRetryInMs
+    : backoffMs(claimed.attempts, random);
 }
 
 /**
@@ -181,7 +193,7 @@ export class PaymentWorker extends WakeLoop {
         if (outcome === 'accepted' || outcome === 'duplicate')
           this.lastSuccessAt.set(c.processor, Date.now());
         this.metrics.payments.inc({ processor: c.processor, outcome });
-        return { claimed: c, outcome, retryInMs: c.ifRefusedRetryInMs ?? backoffMs(c.attempts) };
+        return { claimed: c, outcome, retryInMs: retryInMs(c, outcome) };
       }),
     );
     await this.payments.record(outcomes, this.opts.maxOrderAttempts);
