@@ -110,6 +110,8 @@ const Env = Type.Object({
 
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+  /** On SIGTERM, answer /readyz 503 for this long while still serving, so balancers stop sending first. */
+  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 0 }),
 });
 
 type Env = Static<typeof Env>;

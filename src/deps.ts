@@ -6,6 +6,7 @@ import { RefreshTokenRepository } from './modules/auth/refresh-tokens.repository
 import { CatalogCache } from './modules/catalog/catalog.cache.ts';
 import { CatalogRepository } from './modules/catalog/catalog.repository.ts';
 import { CustomerRepository } from './modules/customers/customers.repository.ts';
+import type { Lifecycle } from './modules/ops/readiness.ts';
 import { OrderRepository } from './modules/orders/orders.repository.ts';
 import { OrderPlacer } from './modules/orders/place-order.ts';
 import { PaymentRepository } from './modules/payments/payments.repository.ts';
@@ -30,6 +31,8 @@ export interface Deps {
   payments: PaymentRepository;
   processors: { default: ProcessorClient; fallback: ProcessorClient };
   metrics: Metrics;
+  /** Draining from the stop signal on: readiness fails while requests are still served. */
+  lifecycle: Lifecycle;
   /** Signs access tokens: JWT_SECRET, or in development a fallback (see jwtSecret). */
   jwtSecret: string;
   close(): Promise<void>;
@@ -127,6 +130,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     log,
     version: VERSION,
     metrics,
+    lifecycle: { draining: false },
     customers: new CustomerRepository(db.pool),
     refreshTokens: new RefreshTokenRepository(db.pool, config.REFRESH_TOKEN_TTL_SECONDS),
     orders,

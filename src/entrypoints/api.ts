@@ -2,6 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from '../app.ts';
 import { createDeps, describeBackends } from '../deps.ts';
 import { ensureAdmin } from '../modules/customers/ensure-admin.ts';
+import { drain } from '../modules/ops/ops-server.ts';
 import { createOrderWorker } from '../modules/orders/create-worker.ts';
 import { createPaymentWorker } from '../modules/payments/create-worker.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -27,9 +28,10 @@ app.addHook('onClose', async () => {
 });
 
 // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close pools.
-closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
+closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS + config.SHUTDOWN_DRAIN_MS }, async ({ signal, err }) => {
   if (err) log.error({ err }, 'fatal error; shutting down');
   else log.info({ signal }, 'shutting down');
+  if (!err) await drain(deps);
   await app.close();
   log.info('stopped');
   log.flush();

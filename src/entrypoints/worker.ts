@@ -1,6 +1,6 @@
-import { createServer } from 'node:http';
 import closeWithGrace from 'close-with-grace';
 import { createDeps } from '../deps.ts';
+import { drain, serveOps } from '../modules/ops/ops-server.ts';
 import { createOrderWorker } from '../modules/orders/create-worker.ts';
 import { createPaymentWorker } from '../modules/payments/create-worker.ts';
 import { createLogger } from '../platform/logger.ts';
@@ -17,22 +17,18 @@ const worker = createOrderWorker(deps);
 const payments = createPaymentWorker(deps);
 await worker.start();
 await payments.start();
-// No HTTP API here, but its breakers and probes should be scraped like the rest.
+// No HTTP API here, but its breakers should be scraped and its probes answered like the rest.
 const metricsServer = config.WORKER_METRICS_PORT
-  ? createServer(async (req, res) => {
-      if (req.url !== '/metrics') return res.writeHead(404).end();
-      res
-        .writeHead(200, { 'content-type': deps.metrics.registry.contentType })
-        .end(await deps.metrics.registry.metrics());
-    }).listen(config.WORKER_METRICS_PORT, config.HOST)
+  ? serveOps(deps, config.WORKER_METRICS_PORT, config.HOST)
   : null;
 log.info('worker ready');
 log.flush();
 
 // SIGTERM: finish the batch in hand (its transaction commits or rolls back), then close.
-closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
+closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS + config.SHUTDOWN_DRAIN_MS }, async ({ signal, err }) => {
   if (err) log.error({ err }, 'fatal error; shutting down');
   else log.info({ signal }, 'worker shutting down');
+  await drain(deps);
   metricsServer?.close();
   await Promise.all([worker.stop(), payments.stop()]);
   await deps.close();
