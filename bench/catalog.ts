@@ -8,6 +8,10 @@
  * Env: BENCH_DATABASE_URL (admin URL; a scratch database is made), REDIS_URL,
  * BENCH_SECONDS (per round, 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64),
  * BENCH_PRODUCTS (10000), STACK_INSTANCES (2).
+ *
+ * One more instance runs with OpenTelemetry on (OTEL_EXPORTER_OTLP_ENDPOINT
+ * → a local sink that discards): next to the same read on an instance
+ * without it, that is what tracing costs when loaded.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -72,7 +76,20 @@ async function main() {
     { ...appEnv, PORT: '3903', CACHE_ENABLED: 'false', MIGRATE_ON_START: 'false' },
     API_NODE_FLAGS,
   );
+  const sink = spawnNode('bench/otlp-sink.ts', { PORT: '3995' });
+  const traced = spawnNode(
+    'src/entrypoints/api.ts',
+    {
+      ...appEnv,
+      PORT: '3904',
+      MIGRATE_ON_START: 'false',
+      INSTANCE_ID: 'traced',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:3995',
+    },
+    API_NODE_FLAGS,
+  );
   await waitHealthy('http://127.0.0.1:3903/health');
+  await waitHealthy('http://127.0.0.1:3904/health');
   await seed(db.url);
 
   const direct = stack.instances[0] as string;
@@ -92,6 +109,11 @@ async function main() {
       path: () => `/products/${randomId()}`,
     },
     { name: `GET /products/:id, cache, ${nginxN}`, url: stack.url, path: () => `/products/${randomId()}` },
+    {
+      name: 'GET /products/:id, cache, one instance direct, tracing on',
+      url: 'http://127.0.0.1:3904',
+      path: () => `/products/${randomId()}`,
+    },
     {
       name: 'GET /products/:id, cache off, one instance direct',
       url: 'http://127.0.0.1:3903',
@@ -178,10 +200,13 @@ async function main() {
     `target: cached get-by-id ≥ 0.50 × bare node:http → ${fmt(ratio, 2)} ${ratio >= 0.5 ? 'MET' : 'NOT MET'}`,
   );
   console.log(`target: p99 ≤ 5 ms at half the maximum rate → ${p99} ms ${p99 <= 5 ? 'MET' : 'NOT MET'}`);
+  console.log(
+    `tracing loaded (every request sampled): cached get-by-id ${fmt(rps(4) / rps(2), 2)} × the same without it`,
+  );
 
   stack.down();
   bareNginx.stop();
-  await Promise.all([...bare, uncached].map(stop));
+  await Promise.all([...bare, uncached, traced, sink].map(stop));
   await db.drop();
 }
 
