@@ -35,6 +35,8 @@ const Env = Type.Object({
   MIGRATE_ON_START: Type.Boolean({ default: true }),
 
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** A Redis Cluster instead: comma-separated seed node URLs (credentials and TLS from the first). */
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ pattern: '^rediss?://[^,\\s]+(,rediss?://[^,\\s]+)*$' })),
   /** Namespaces every key, so several deployments (or test files) can share one Redis. */
   REDIS_KEY_PREFIX: Type.String({ default: 'armazem:', pattern: '^[A-Za-z0-9:_-]{0,64}$' }),
   /** How long Redis may stay silent while it owes replies before the connection is dropped. */

@@ -45,7 +45,13 @@ export const VERSION: string = JSON.parse(
 /** Names the backends from configuration alone, so it can be the first log line. */
 export function describeBackends(config: Config): string {
   const database = config.DATABASE_URL ? 'postgres (DATABASE_URL)' : `embedded PGlite in ${config.DATA_DIR}`;
-  const cache = !config.CACHE_ENABLED ? 'off' : config.REDIS_URL ? 'redis (REDIS_URL)' : 'in-process memory';
+  const cache = !config.CACHE_ENABLED
+    ? 'off'
+    : config.REDIS_CLUSTER_NODES
+      ? 'redis cluster (REDIS_CLUSTER_NODES)'
+      : config.REDIS_URL
+        ? 'redis (REDIS_URL)'
+        : 'in-process memory';
   return `database: ${database}; cache: ${cache}`;
 }
 
