@@ -108,6 +108,14 @@ const Env = Type.Object({
   /** Lets anyone call POST /purge-payments (test runs); otherwise admins only. */
   PAYMENTS_PURGE_ENABLED: Type.Boolean({ default: false }),
 
+  /** Credits and debits applied per database round trip at most: concurrent ones share one statement and one commit. */
+  CREDIT_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
+  /**
+   * Serve the Rinha de Backend 2024/Q1 routes (/clientes/{id}/transacoes and /extrato) on the store-credit
+   * accounts, without login as in the contest, and create the contest's five clients at start when missing.
+   */
+  CREDIT_CONTEST_ROUTES: Type.Boolean({ default: false }),
+
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
 });

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { RefreshTokenRepository } from './modules/auth/refresh-tokens.repository.ts';
 import { CatalogCache } from './modules/catalog/catalog.cache.ts';
 import { CatalogRepository } from './modules/catalog/catalog.repository.ts';
+import { CreditRepository } from './modules/credit/credit.repository.ts';
 import { CustomerRepository } from './modules/customers/customers.repository.ts';
 import { OrderRepository } from './modules/orders/orders.repository.ts';
 import { OrderPlacer } from './modules/orders/place-order.ts';
@@ -28,6 +29,7 @@ export interface Deps {
   orders: OrderRepository;
   placer: OrderPlacer;
   payments: PaymentRepository;
+  credit: CreditRepository;
   processors: { default: ProcessorClient; fallback: ProcessorClient };
   metrics: Metrics;
   /** Signs access tokens: JWT_SECRET, or in development a fallback (see jwtSecret). */
@@ -132,6 +134,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     orders,
     placer: new OrderPlacer(db.pool, config),
     payments,
+    credit: new CreditRepository(db.pool, config.CREDIT_BATCH),
     processors,
     jwtSecret: jwtSecret(config, log),
     db,
