@@ -26,8 +26,21 @@ const env = process.env;
  * clients created at start when missing.
  */
 const PROFILES = {
-  store: { workers: 1, processors: true, redis: true, env: {} as Record<string, string> },
-  credit: { workers: 0, processors: false, redis: false, env: { CREDIT_CONTEST_ROUTES: 'true' } },
+  store: {
+    workers: 1,
+    processors: true,
+    redis: true,
+    nodeFlags: '--max-semi-space-size=32',
+    env: {} as Record<string, string>,
+  },
+  // As docker-compose.yml's credit profile runs it: the same heap flags and pool size.
+  credit: {
+    workers: 0,
+    processors: false,
+    redis: false,
+    nodeFlags: '--max-semi-space-size=8 --max-old-space-size=80',
+    env: { CREDIT_CONTEST_ROUTES: 'true', DB_POOL_MAX: '8' } as Record<string, string>,
+  },
 };
 const profileArg = process.argv.indexOf('--profile');
 const PROFILE_NAME = profileArg > 0 ? (process.argv[profileArg + 1] ?? '') : 'store';
@@ -53,8 +66,8 @@ const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/arm
 const REDIS_URL = PROFILE.redis ? (env.REDIS_URL ?? 'redis://127.0.0.1:6379') : undefined;
 const RATE = env.STACK_RATE_LIMIT ?? '10r/s';
 const BURST = env.STACK_RATE_BURST ?? '20';
-/** Same flags as `npm start`, unless STACK_NODE_FLAGS says otherwise (the payments profile runs small heaps). */
-const API_NODE_FLAGS = (env.STACK_NODE_FLAGS ?? '--max-semi-space-size=32').split(/\s+/).filter(Boolean);
+/** The profile's V8 flags (the store's are `npm start`'s), unless STACK_NODE_FLAGS says otherwise. */
+const API_NODE_FLAGS = (env.STACK_NODE_FLAGS ?? PROFILE.nodeFlags).split(/\s+/).filter(Boolean);
 
 interface Part {
   name: string;
@@ -213,6 +226,7 @@ const adminPassword = () => stateSecret('admin-password', env.ADMIN_PASSWORD);
 
 function apiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
+    ...PROFILE.env,
     ...env,
     NODE_ENV: env.NODE_ENV ?? 'production',
     DATABASE_URL,
@@ -227,7 +241,6 @@ function apiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
       env.PAYMENT_PROCESSOR_URL_DEFAULT ?? `http://127.0.0.1:${PROCESSOR_BASE_PORT}`,
     PAYMENT_PROCESSOR_URL_FALLBACK:
       env.PAYMENT_PROCESSOR_URL_FALLBACK ?? `http://127.0.0.1:${PROCESSOR_BASE_PORT + 1}`,
-    ...PROFILE.env,
     ...extra,
   };
 }
