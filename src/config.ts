@@ -110,6 +110,13 @@ const Env = Type.Object({
   /** Lets anyone call POST /purge-payments (test runs); otherwise admins only. */
   PAYMENTS_PURGE_ENABLED: Type.Boolean({ default: false }),
 
+  /** Credits and debits applied per database round trip at most: concurrent ones share one statement and one commit. */
+  CREDIT_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
+  /**
+   * Serve the Rinha de Backend 2024/Q1 routes (/clientes/{id}/transacoes and /extrato) on the store-credit
+   * accounts, without login as in the contest, and create the contest's five clients at start when missing.
+   */
+  CREDIT_CONTEST_ROUTES: Type.Boolean({ default: false }),
   /**
    * OpenTelemetry traces, sent over OTLP/HTTP when the endpoint is set (nothing is loaded otherwise).
    * The SDK reads these standard variables itself; they are declared here so a bad value stops the start.

@@ -5,6 +5,7 @@ import type { Config } from './config.ts';
 import { RefreshTokenRepository } from './modules/auth/refresh-tokens.repository.ts';
 import { CatalogCache } from './modules/catalog/catalog.cache.ts';
 import { CatalogRepository } from './modules/catalog/catalog.repository.ts';
+import { CreditRepository } from './modules/credit/credit.repository.ts';
 import { CustomerRepository } from './modules/customers/customers.repository.ts';
 import type { Lifecycle } from './modules/ops/readiness.ts';
 import { OrderRepository } from './modules/orders/orders.repository.ts';
@@ -29,6 +30,7 @@ export interface Deps {
   orders: OrderRepository;
   placer: OrderPlacer;
   payments: PaymentRepository;
+  credit: CreditRepository;
   processors: { default: ProcessorClient; fallback: ProcessorClient };
   metrics: Metrics;
   /** Draining from the stop signal on: readiness fails while requests are still served. */
@@ -142,6 +144,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     orders,
     placer: new OrderPlacer(db.pool, config),
     payments,
+    credit: new CreditRepository(db.pool, config.CREDIT_BATCH, (size) => metrics.creditBatch.observe(size)),
     processors,
     jwtSecret: jwtSecret(config, log),
     db,

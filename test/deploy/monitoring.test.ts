@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { registerInvariantGauges } from '../../src/modules/ops/invariant-gauges.ts';
 import { createOrderWorker } from '../../src/modules/orders/create-worker.ts';
 import { createPaymentWorker } from '../../src/modules/payments/create-worker.ts';
 import { useTestApp } from '../helpers/app.ts';
@@ -52,7 +53,7 @@ describe('alert rules (promtool)', () => {
   it('pass `promtool check rules`', () => {
     const r = promtool('check', 'rules', 'alerts.yml');
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/SUCCESS: 6 rules found/);
+    expect(r.stdout).toMatch(/SUCCESS: 7 rules found/);
   });
 
   it('pass their unit tests: each alert fires on its series and stays silent below its threshold', () => {
@@ -67,7 +68,7 @@ describe('alert rules (promtool)', () => {
     for (const { alert } of rules.groups.flatMap((g) => g.rules)) expect(tested, alert).toContain(alert);
   });
 
-  it('cover what operators must hear about: instance down, payment queue age, circuit open, 5xx ratio, stock invariant', () => {
+  it('cover what operators must hear about: instance down, payment queue age, circuit open, 5xx ratio, stock and credit invariants', () => {
     const names = rules.groups.flatMap((g) => g.rules.map((r) => r.alert));
     expect(names).toEqual(
       expect.arrayContaining([
@@ -76,6 +77,7 @@ describe('alert rules (promtool)', () => {
         'ArmazemCircuitOpen',
         'ArmazemHigh5xxRatio',
         'ArmazemStockInvariantBroken',
+        'ArmazemCreditInvariantBroken',
       ]),
     );
   });
@@ -83,7 +85,7 @@ describe('alert rules (promtool)', () => {
   it('the Prometheus config passes `promtool check config` and loads the rules', () => {
     const r = promtool('check', 'config', 'prometheus.yml');
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/SUCCESS: 6 rules found/);
+    expect(r.stdout).toMatch(/SUCCESS: 7 rules found/);
   });
 });
 
@@ -91,6 +93,7 @@ describe('metrics named by the rules and the dashboard', () => {
   it('all exist in a real scrape of armazem with its order and payment workers', async () => {
     createOrderWorker(ctx.t.deps);
     createPaymentWorker(ctx.t.deps);
+    registerInvariantGauges(ctx.t.deps);
     await ctx.t.app.inject({ method: 'GET', url: '/products' });
     const text = await ctx.t.deps.metrics.registry.metrics();
     const exposed = new Set(['up']);

@@ -1,5 +1,6 @@
 import closeWithGrace from 'close-with-grace';
 import { createDeps } from '../../deps.ts';
+import { registerInvariantGauges } from '../../modules/ops/invariant-gauges.ts';
 import { drain, serveOps } from '../../modules/ops/ops-server.ts';
 import { createOrderWorker } from '../../modules/orders/create-worker.ts';
 import { createPaymentWorker } from '../../modules/payments/create-worker.ts';
@@ -15,6 +16,7 @@ const deps = await createDeps(config, log);
 // Loaded only when used: node-pg-migrate costs ≈3 MB per process (instances behind a stack that migrates once skip it).
 if (config.MIGRATE_ON_START) await (await import('../../platform/migrations.ts')).migrate(deps.db.pool, log);
 const worker = createOrderWorker(deps);
+registerInvariantGauges(deps);
 const payments = createPaymentWorker(deps);
 await worker.start();
 await payments.start();
