@@ -150,6 +150,9 @@ const Env = Type.Object({
 
 type Env = Static<typeof Env>;
 
+/** Every variable armazem reads (deployment manifests are checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(Env.properties));
+
 export type Config = Readonly<
   Omit<Env, 'INSTANCE_ID'> & {
     INSTANCE_ID: string;
