@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { type Point, Timeline } from './report.ts';
 
 export interface LoadResult {
   rps: number;
@@ -6,6 +7,8 @@ export interface LoadResult {
   p99: number;
   non2xx: number;
   errors: number;
+  /** Requests answered and latency percentiles, second by second. */
+  timeline: Point[];
 }
 
 export interface LoadOptions {
@@ -19,12 +22,19 @@ export interface LoadOptions {
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const result = await autocannon({
-    url: o.url,
-    connections: o.connections,
-    duration: o.seconds,
-    ...(o.rate ? { overallRate: o.rate } : {}),
-    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, path: o.path() }) }],
+  const timeline = new Timeline();
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: o.url,
+        connections: o.connections,
+        duration: o.seconds,
+        ...(o.rate ? { overallRate: o.rate } : {}),
+        requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, path: o.path() }) }],
+      },
+      (err, r) => (err ? reject(err) : resolve(r)),
+    );
+    instance.on('response', (_client, _status, _bytes, responseTime) => timeline.record(responseTime));
   });
   return {
     rps: result.requests.average,
@@ -32,6 +42,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    timeline: timeline.perSecond(),
   };
 }
 
