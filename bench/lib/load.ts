@@ -21,20 +21,25 @@ export interface LoadOptions {
   rate?: number;
 }
 
-export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+/** autocannon with every response's latency kept per second. */
+export async function runAutocannon(
+  options: autocannon.Options,
+): Promise<{ result: autocannon.Result; timeline: Point[] }> {
   const timeline = new Timeline();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    const instance = autocannon(
-      {
-        url: o.url,
-        connections: o.connections,
-        duration: o.seconds,
-        ...(o.rate ? { overallRate: o.rate } : {}),
-        requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, path: o.path() }) }],
-      },
-      (err, r) => (err ? reject(err) : resolve(r)),
-    );
+    const instance = autocannon(options, (err, r) => (err ? reject(err) : resolve(r)));
     instance.on('response', (_client, _status, _bytes, responseTime) => timeline.record(responseTime));
+  });
+  return { result, timeline: timeline.perSecond() };
+}
+
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const { result, timeline } = await runAutocannon({
+    url: o.url,
+    connections: o.connections,
+    duration: o.seconds,
+    ...(o.rate ? { overallRate: o.rate } : {}),
+    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, path: o.path() }) }],
   });
   return {
     rps: result.requests.average,
@@ -42,7 +47,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
-    timeline: timeline.perSecond(),
+    timeline,
   };
 }
 

@@ -95,7 +95,7 @@ export function writeReport(name: string, spec: ReportSpec): { html: string; png
 }
 
 const UPLOT_DIR = join(ROOT, 'node_modules', 'uplot', 'dist');
-const escape = (s: string) =>
+const esc = (s: string) =>
   s.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
@@ -109,7 +109,7 @@ export function renderHtml(spec: ReportSpec): string {
   const checks = (spec.checks ?? [])
     .map(
       (c) =>
-        `<li class="${c.ok ? 'ok' : 'fail'}"><b>${c.ok ? 'PASS' : 'FAIL'}</b> ${escape(c.name)}${c.detail ? ` — ${escape(c.detail)}` : ''}</li>`,
+        `<li class="${c.ok ? 'ok' : 'fail'}"><b>${c.ok ? 'PASS' : 'FAIL'}</b> ${esc(c.name)}${c.detail ? ` — ${esc(c.detail)}` : ''}</li>`,
     )
     .join('');
   const bars = (spec.bars ?? [])
@@ -118,19 +118,19 @@ export function renderHtml(spec: ReportSpec): string {
       const rows = g.items
         .map(
           (i) =>
-            `<tr class="${i.reference ? 'ref' : ''}"><td>${escape(i.name)}</td><td class="bar"><span style="width:${((i.value / max) * 100).toFixed(1)}%"></span></td><td class="num">${i.value.toLocaleString('en-US', { maximumFractionDigits: 2 })} ${escape(g.unit)}</td></tr>`,
+            `<tr class="${i.reference ? 'ref' : ''}"><td>${esc(i.name)}</td><td class="bar"><span style="width:${((i.value / max) * 100).toFixed(1)}%"></span></td><td class="num">${i.value.toLocaleString('en-US', { maximumFractionDigits: 2 })} ${esc(g.unit)}</td></tr>`,
         )
         .join('');
-      return `<h2>${escape(g.title)}</h2><table class="bars">${rows}</table>`;
+      return `<h2>${esc(g.title)}</h2><table class="bars">${rows}</table>`;
     })
     .join('');
   const table = spec.table
-    ? `<h2>Figures</h2><table class="figures"><tr>${spec.table.columns.map((c) => `<th>${escape(c)}</th>`).join('')}</tr>${spec.table.rows
-        .map((r) => `<tr>${r.map((c) => `<td>${escape(String(c))}</td>`).join('')}</tr>`)
+    ? `<h2>Figures</h2><table class="figures"><tr>${spec.table.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>${spec.table.rows
+        .map((r) => `<tr>${r.map((c) => `<td>${esc(String(c))}</td>`).join('')}</tr>`)
         .join('')}</table>`
     : '';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(spec.title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(spec.title)}</title>
 <style>${css}
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1150px}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 8px}code{background:#f3f3f3;padding:1px 4px}
@@ -141,9 +141,9 @@ td.num{text-align:right;white-space:nowrap}table.figures{border-collapse:collaps
 table.figures td,table.figures th{border:1px solid #ddd;padding:3px 6px;text-align:right}
 table.figures td:first-child,table.figures th:first-child{text-align:left}.chart{margin:8px 0 16px}
 </style></head><body>
-<h1>${escape(spec.title)}</h1>
-<p><code>${escape(spec.command)}</code> · ${escape(new Date().toISOString())}</p>
-${(spec.notes ?? []).map((n) => `<p>${escape(n)}</p>`).join('')}
+<h1>${esc(spec.title)}</h1>
+<p><code>${esc(spec.command)}</code> · ${esc(new Date().toISOString())}</p>
+${(spec.notes ?? []).map((n) => `<p>${esc(n)}</p>`).join('')}
 ${checks ? `<h2>Checks</h2><ul class="checks">${checks}</ul>` : ''}
 <div id="charts"></div>
 ${bars}${table}

@@ -95,7 +95,10 @@ const isMap = (x: unknown): x is Record<string, unknown> =>
 
 /** images: every container whose image is `name` (with or without a tag) gets the new name and tag. */
 function retag(node: unknown, image: { name: string; newName?: string; newTag?: string }): void {
-  if (Array.isArray(node)) return node.forEach((n) => retag(n, image));
+  if (Array.isArray(node)) {
+    for (const n of node) retag(n, image);
+    return;
+  }
   if (!isMap(node)) return;
   if (typeof node.image === 'string' && 'name' in node) {
     const [name, tag] = node.image.split(':') as [string, string | undefined];
