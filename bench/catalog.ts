@@ -17,9 +17,11 @@
  * scenarios whose names match. Writes bench/reports/catalog.html (and .png).
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { median, runLoad } from './lib/load.ts';
-import { API_NODE_FLAGS, spawnNode, stop, waitHealthy } from './lib/processes.ts';
+import { API_NODE_FLAGS, cpuSecondsOf, spawnNode, stop, waitHealthy } from './lib/processes.ts';
 import { writeReport } from './lib/report.ts';
 import { scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
 
@@ -83,6 +85,8 @@ async function main() {
   const singles = [
     single(3903, { CACHE_ENABLED: 'false' }),
     single(3904, { INSTANCE_ID: 'traced', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:3995' }),
+    // The same single instance without tracing: what the traced one and the baseline compare with.
+    single(3906, { INSTANCE_ID: 'untraced' }),
     ...(BASELINE_DIR
       ? [single(3905, { INSTANCE_ID: 'baseline' }, `${BASELINE_DIR}/src/entrypoints/api.ts`)]
       : []),
@@ -92,6 +96,7 @@ async function main() {
   await seed(db.url);
 
   const direct = stack.instances[0] as string;
+  const pidOf = (name: string) => Number(readFileSync(join(stack.stateDir, 'pids', `${name}.pid`), 'utf8'));
   console.log(`warming the cache: ${PRODUCTS} products, ${CATEGORIES} category lists…`);
   await warm(stack.url, [
     ...Array.from({ length: PRODUCTS }, (_, i) => `/products/${i + 1}`),
@@ -106,16 +111,21 @@ async function main() {
     bareNginx: 'bare node:http JSON, through nginx, 2 instances',
     cached: 'GET /products/:id, cache, one instance direct',
     cachedNginx: `GET /products/:id, cache, ${nginxN}`,
-    traced: 'GET /products/:id, cache, one instance direct, tracing on',
-    baseline: `GET /products/:id, cache, one instance direct, ${BASELINE_DIR ?? ''}`,
+    untraced: 'GET /products/:id, cache, single instance, tracing off',
+    traced: 'GET /products/:id, cache, single instance, tracing on',
+    baseline: `GET /products/:id, cache, single instance of ${BASELINE_DIR ?? ''}`,
   };
-  const scenarios = [
-    { name: NAMES.bare, url: 'http://127.0.0.1:3901', path: () => '/' },
+  // `pid`: the one process serving it, whose CPU per request is measured too.
+  const scenarios: Array<{ name: string; url: string; path: () => string; pid?: number }> = [
+    { name: NAMES.bare, url: 'http://127.0.0.1:3901', path: () => '/', pid: bare[0]?.pid as number },
     { name: NAMES.bareNginx, url: bareNginx.url, path: () => '/' },
-    { name: NAMES.cached, url: direct, path: byId },
+    { name: NAMES.cached, url: direct, path: byId, pid: pidOf('api-1') },
     { name: NAMES.cachedNginx, url: stack.url, path: byId },
-    { name: NAMES.traced, url: 'http://127.0.0.1:3904', path: byId },
-    ...(BASELINE_DIR ? [{ name: NAMES.baseline, url: 'http://127.0.0.1:3905', path: byId }] : []),
+    { name: NAMES.untraced, url: 'http://127.0.0.1:3906', path: byId, pid: singles[2]?.pid as number },
+    { name: NAMES.traced, url: 'http://127.0.0.1:3904', path: byId, pid: singles[1]?.pid as number },
+    ...(BASELINE_DIR
+      ? [{ name: NAMES.baseline, url: 'http://127.0.0.1:3905', path: byId, pid: singles[3]?.pid as number }]
+      : []),
     { name: 'GET /products/:id, cache off, one instance direct', url: 'http://127.0.0.1:3903', path: byId },
     { name: 'GET /products?category=…, cache, one instance direct', url: direct, path: byCategory },
     { name: `GET /products?category=…, cache, ${nginxN}`, url: stack.url, path: byCategory },
@@ -125,15 +135,18 @@ async function main() {
       path: byCategory,
     },
   ].filter((s) => s.name === NAMES.bare || ONLY.test(s.name));
-  type Result = Awaited<ReturnType<typeof runLoad>>;
+  type Result = Awaited<ReturnType<typeof runLoad>> & { cpuUsPerRequest: number };
   const results = new Map<string, Result[]>(scenarios.map((s) => [s.name, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const s of scenarios) {
       await runLoad({ ...s, connections: CONNECTIONS, seconds: 1 }); // warm-up
-      const r = await runLoad({ ...s, connections: CONNECTIONS, seconds: SECONDS });
+      const cpuBefore = s.pid ? cpuSecondsOf(s.pid) : 0;
+      const load = await runLoad({ ...s, connections: CONNECTIONS, seconds: SECONDS });
+      const cpu = s.pid ? cpuSecondsOf(s.pid) - cpuBefore : Number.NaN;
+      const r = { ...load, cpuUsPerRequest: (cpu * 1e6) / (load.rps * SECONDS) };
       results.get(s.name)?.push(r);
       console.log(
-        `round ${round}/${ROUNDS} ${s.name.padEnd(58)} ${fmt(r.rps).padStart(8)} req/s  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}`,
+        `round ${round}/${ROUNDS} ${s.name.padEnd(58)} ${fmt(r.rps).padStart(8)} req/s  p99 ${r.p99} ms  non-2xx ${r.non2xx}  errors ${r.errors}${s.pid ? `  CPU ${fmt(r.cpuUsPerRequest, 1)} µs/request` : ''}`,
       );
     }
   }
@@ -144,6 +157,7 @@ async function main() {
         rps: median(rs.map((r) => r.rps)),
         p50: median(rs.map((r) => r.p50)),
         p99: median(rs.map((r) => r.p99)),
+        cpuUs: median(rs.map((r) => r.cpuUsPerRequest)),
         bad: rs.reduce((n, r) => n + r.non2xx + r.errors, 0),
         // The round whose throughput is the median, for the curves.
         timeline: [...rs].sort((a, b) => a.rps - b.rps)[Math.floor(rs.length / 2)]?.timeline ?? [],
@@ -151,6 +165,7 @@ async function main() {
     ]),
   );
   const rps = (name: string) => summary.get(name)?.rps ?? Number.NaN;
+  const cpuUs = (name: string) => summary.get(name)?.cpuUs ?? Number.NaN;
 
   // Latency at half the maximum rate of the cached read (one instance), median of the rounds.
   // Constant rate over 16 connections: over 64, autocannon sends synchronised
@@ -183,16 +198,17 @@ async function main() {
     `\nbench:catalog — ${ROUNDS} rounds × ${SECONDS} s, ${CONNECTIONS} connections, ${PRODUCTS} products; medians\n`,
   );
   console.log(
-    '| scenario | req/s | p50 ms | p99 ms | ratio to bare node:http direct | ratio to bare node:http through nginx | non-2xx/errors |',
+    '| scenario | req/s | p50 ms | p99 ms | ratio to bare node:http direct | ratio to bare node:http through nginx | CPU µs per request (serving process) | non-2xx/errors |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   const rows = [...summary].map(([name, r]) => [
     name,
     fmt(r.rps),
     r.p50,
     r.p99,
     fmt(r.rps / rps(NAMES.bare), 2),
-    fmt(r.rps / rps(NAMES.bareNginx), 2),
+    summary.has(NAMES.bareNginx) ? fmt(r.rps / rps(NAMES.bareNginx), 2) : '–',
+    Number.isNaN(r.cpuUs) ? '–' : fmt(r.cpuUs, 1),
     r.bad,
   ]);
   for (const row of rows) console.log(`| ${row.join(' | ')} |`);
@@ -219,13 +235,13 @@ async function main() {
       { name: `p99 ≤ 5 ms at ${fmt(halfRate)} req/s (half the maximum)`, ok: p99 <= 5, detail: `${p99} ms` },
     );
   }
-  if (summary.has(NAMES.traced) && summary.has(NAMES.cached))
+  if (summary.has(NAMES.traced) && summary.has(NAMES.untraced))
     console.log(
-      `tracing loaded (every request sampled): cached get-by-id ${fmt(rps(NAMES.traced) / rps(NAMES.cached), 2)} × the same without it`,
+      `tracing loaded (every request sampled): cached get-by-id ${fmt(rps(NAMES.traced) / rps(NAMES.untraced), 2)} × the throughput without it, ${fmt(cpuUs(NAMES.traced) / cpuUs(NAMES.untraced), 2)} × its CPU per request`,
     );
-  if (summary.has(NAMES.baseline) && summary.has(NAMES.cached))
+  if (summary.has(NAMES.baseline) && summary.has(NAMES.untraced))
     console.log(
-      `this tree without tracing: cached get-by-id ${fmt(rps(NAMES.cached) / rps(NAMES.baseline), 2)} × the baseline tree (${BASELINE_DIR})`,
+      `this tree without tracing: cached get-by-id ${fmt(rps(NAMES.untraced) / rps(NAMES.baseline), 2)} × the baseline tree's throughput (${BASELINE_DIR}), ${fmt(cpuUs(NAMES.untraced) / cpuUs(NAMES.baseline), 2)} × its CPU per request`,
     );
 
   writeReport('catalog', {

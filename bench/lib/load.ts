@@ -30,7 +30,9 @@ export async function runAutocannon(
     const instance = autocannon(options, (err, r) => (err ? reject(err) : resolve(r)));
     instance.on('response', (_client, _status, _bytes, responseTime) => timeline.record(responseTime));
   });
-  return { result, timeline: timeline.perSecond() };
+  // The second in which the run stopped is partial: left out so curves do not dive at the end.
+  const seconds = typeof options.duration === 'number' ? options.duration : Number.POSITIVE_INFINITY;
+  return { result, timeline: timeline.perSecond().filter((p) => p.t < seconds) };
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {

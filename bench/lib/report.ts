@@ -271,11 +271,12 @@ export function runChromium(args: string[], file: string): { ok: boolean; stdout
 }
 
 const pageHeight = (spec: ReportSpec) =>
-  260 +
-  (spec.checks?.length ?? 0) * 22 +
-  (spec.timelines?.length ?? 0) * 700 +
-  (spec.bars ?? []).reduce((n, g) => n + 50 + g.items.length * 22, 0) +
-  (spec.table ? 60 + spec.table.rows.length * 22 : 0);
+  300 +
+  (spec.notes?.length ?? 0) * 40 +
+  (spec.checks?.length ?? 0) * 24 +
+  (spec.timelines ?? []).reduce((n, t) => n + 700 + t.series.length * 48, 0) +
+  (spec.bars ?? []).reduce((n, g) => n + 70 + g.items.length * 26, 0) +
+  (spec.table ? 80 + spec.table.rows.length * 26 : 0);
 
 function screenshot(html: string, png: string, height: number): string | null {
   const r = runChromium([`--screenshot=${png}`, `--window-size=1200,${height}`, '--hide-scrollbars'], html);
