@@ -14,6 +14,8 @@ let receiver: OtlpReceiver;
 let processors: Processors;
 let api: Started;
 let base: string;
+let adminToken: string;
+let productId: number;
 const traceparents: string[] = [];
 const ADMIN = { email: 'trace-admin@armazem.test', password: 'trace-admin-password' };
 const SERVER = 2;
@@ -39,6 +41,7 @@ beforeAll(async () => {
     ADMIN_EMAIL: ADMIN.email,
     ADMIN_PASSWORD: ADMIN.password,
     WORKER_IN_PROCESS: 'true',
+    ORDER_CONCURRENCY: 'queued',
     LOG_LEVEL: 'info',
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
@@ -69,13 +72,14 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(ADMIN),
     });
-    const { accessToken } = (await login.json()) as { accessToken: string };
+    adminToken = ((await login.json()) as { accessToken: string }).accessToken;
     const created = await fetch(`${base}/products`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
       body: JSON.stringify({ name: 'Cupuaçu', price: '12.50', stock: 4, category: 'frutas' }),
     });
     const { id } = (await created.json()) as { id: number };
+    productId = id;
 
     const traceId = randomBytes(16).toString('hex');
     const callerSpanId = randomBytes(8).toString('hex');
@@ -149,6 +153,22 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
     expect(traceparents).toContain(`00-${round.traceId}-${http?.spanId}-01`);
     // Recording the outcome is part of the round.
     expect(descendantsOf(spans, round).some((s) => dbOf(s) === 'postgresql')).toBe(true);
+  }, 30_000);
+
+  it('a queued order is reserved in an order-worker batch span, its SQL inside it', async () => {
+    const res = await fetch(`${base}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify({ items: [{ productId, quantity: 1 }] }),
+    });
+    expect(res.status).toBe(202);
+    const batch = await eventually(() => {
+      const b = receiver.spans.find((s) => s.name === 'order-worker batch');
+      expect(b?.attributes).toMatchObject({ 'armazem.orders.claimed': 1, 'armazem.orders.reserved': 1 });
+      return b as ReceivedSpan;
+    }, 10_000);
+    const inside = descendantsOf(receiver.trace(batch.traceId), batch);
+    expect(inside.filter((s) => dbOf(s) === 'postgresql').length).toBeGreaterThanOrEqual(3);
   }, 30_000);
 
   it('sends OTLP/HTTP protobuf by default (OTEL_EXPORTER_OTLP_PROTOCOL unset)', async () => {
