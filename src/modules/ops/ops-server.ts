@@ -2,6 +2,9 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Deps } from '../../deps.ts';
 import { readinessCheck } from './readiness.ts';
 
+/** A role's own liveness (the bot: its poller still gets answers); the process serving is enough otherwise. */
+export type LivenessCheck = () => { live: boolean; details?: Record<string, unknown> };
+
 /**
  * For roles without the HTTP API (worker, bot): /metrics for Prometheus and
  * the same /livez and /readyz as the API, on a port of their own.
@@ -10,6 +13,7 @@ export function serveOps(
   deps: Pick<Deps, 'db' | 'lifecycle' | 'metrics'>,
   port: number,
   host: string,
+  liveness: LivenessCheck = () => ({ live: true }),
 ): Server {
   const readiness = readinessCheck(deps.db.pool, deps.lifecycle);
   const send = (res: ServerResponse, status: number, type: string, body: string) =>
@@ -18,7 +22,11 @@ export function serveOps(
     const path = req.url?.split('?')[0];
     if (path === '/metrics')
       return send(res, 200, deps.metrics.registry.contentType, await deps.metrics.registry.metrics());
-    if (path === '/livez') return send(res, 200, 'application/json', '{"status":"live"}');
+    if (path === '/livez') {
+      const { live, details } = liveness();
+      const body = JSON.stringify({ status: live ? 'live' : 'stalled', ...details });
+      return send(res, live ? 200 : 503, 'application/json', body);
+    }
     if (path === '/readyz') {
       const state = await readiness();
       return send(res, state.status === 'ready' ? 200 : 503, 'application/json', JSON.stringify(state));
