@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, eventually, TEST_REDIS_URL, type TestDatabase } from '../helpers/env.ts';
-import { freePort, startProcess } from '../helpers/process.ts';
+import { alive, freePort, startProcess } from '../helpers/process.ts';
 import { type Processors, startProcessors } from '../helpers/processors.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -36,14 +36,6 @@ const pids = () =>
   ['api-1', 'api-2', 'worker-1'].map((name) =>
     Number(readFileSync(join(stateDir, 'pids', `${name}.pid`), 'utf8')),
   );
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return readFileSync(`/proc/${pid}/status`, 'utf8').match(/^State:\s+(\S)/m)?.[1] !== 'Z';
-  } catch {
-    return false;
-  }
-};
 
 async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ connectionString: db.url });
