@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { waitForHttp } from '../../scripts/lib/wait.ts';
@@ -55,4 +56,14 @@ export async function waitServing(p: Started, url: string, timeoutMs = 30_000): 
     throw new Error(`exited with ${code} before serving ${url}:\n${p.stderr()}${p.stdout()}`);
   });
   await Promise.race([waitForHttp(url, timeoutMs), exited]);
+}
+
+/** The process runs (a zombie, exited but not yet reaped, does not count). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return readFileSync(`/proc/${pid}/status`, 'utf8').match(/^State:\s+(\S)/m)?.[1] !== 'Z';
+  } catch {
+    return false;
+  }
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, eventually, realServers, type TestDatabase } from '../helpers/env.ts';
-import { freePort, startProcess } from '../helpers/process.ts';
+import { alive, freePort, startProcess } from '../helpers/process.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 /**
@@ -41,14 +41,6 @@ async function stack(command: string): Promise<{ code: number | null; out: strin
 
 const pidOf = (name: string) =>
   Number(readFileSync(join(stateDir, name === 'nginx' ? 'nginx.pid' : `pids/${name}.pid`), 'utf8'));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return readFileSync(`/proc/${pid}/status`, 'utf8').match(/^State:\s+(\S)/m)?.[1] !== 'Z';
-  } catch {
-    return false;
-  }
-};
 const via = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${nginxPort}${path}`, init);
 const jsonBody = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
   method: 'POST',
