@@ -289,6 +289,7 @@ async function main() {
         'p99 ms',
         '× bare direct',
         '× bare through nginx',
+        'CPU µs/request',
         'non-2xx/errors',
       ],
       rows,
