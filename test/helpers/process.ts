@@ -16,6 +16,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Two consecutive free ports (a stack's instances listen on base, base + 1). */
+export async function portPair(): Promise<[number, number]> {
+  for (;;) {
+    const a = await freePort();
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer().once('error', () => resolve(false));
+      s.listen(a + 1, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return [a, a + 1];
+  }
+}
+
 export interface Started {
   child: ChildProcess;
   stdout: () => string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, eventually, TEST_REDIS_URL, type TestDatabase } from '../helpers/env.ts';
-import { alive, freePort, startProcess } from '../helpers/process.ts';
+import { alive, freePort, portPair, startProcess } from '../helpers/process.ts';
 import { type Processors, startProcessors } from '../helpers/processors.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
@@ -56,7 +56,7 @@ beforeAll(async () => {
   stackEnv = {
     STACK_DIR: stateDir,
     STACK_PORT: String(nginxPort),
-    STACK_API_BASE_PORT: String(await freePort()),
+    STACK_API_BASE_PORT: String((await portPair())[0]),
     STACK_WORKERS: '1',
     STACK_PROCESSORS: '0',
     STACK_RATE_LIMIT: '100000r/s',

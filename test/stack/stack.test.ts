@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, eventually, realServers, type TestDatabase } from '../helpers/env.ts';
-import { alive, freePort, startProcess } from '../helpers/process.ts';
+import { alive, freePort, portPair, startProcess } from '../helpers/process.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 /**
@@ -21,17 +20,6 @@ let apiPorts: [number, number];
 let processorPorts: [number, number];
 let stackEnv: Record<string, string>;
 let admin: { authorization: string };
-
-async function portPair(): Promise<[number, number]> {
-  for (;;) {
-    const a = await freePort();
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer().once('error', () => resolve(false));
-      s.listen(a + 1, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return [a, a + 1];
-  }
-}
 
 async function stack(command: string): Promise<{ code: number | null; out: string }> {
   const p = startProcess('scripts/stack.ts', { ...stackEnv }, [command]);
