@@ -229,10 +229,18 @@ async function main() {
     console.log(
       `target: cached get-by-id ≥ 0.50 × bare node:http → ${fmt(ratio, 2)} ${ratio >= 0.5 ? 'MET' : 'NOT MET'}`,
     );
-    console.log(`target: p99 ≤ 5 ms at half the maximum rate → ${p99} ms ${p99 <= 5 ? 'MET' : 'NOT MET'}`);
+    // A p99 of requests that all failed is no p99: the target needs every request answered.
+    const p99Met = p99 <= 5 && half.bad === 0;
+    console.log(
+      `target: p99 ≤ 5 ms at half the maximum rate, every request answered → ${p99} ms, ${half.bad} non-2xx/errors ${p99Met ? 'MET' : 'NOT MET'}`,
+    );
     checks.push(
       { name: 'cached get-by-id ≥ 0.50 × bare node:http', ok: ratio >= 0.5, detail: fmt(ratio, 2) },
-      { name: `p99 ≤ 5 ms at ${fmt(halfRate)} req/s (half the maximum)`, ok: p99 <= 5, detail: `${p99} ms` },
+      {
+        name: `p99 ≤ 5 ms at ${fmt(halfRate)} req/s (half the maximum), every request answered`,
+        ok: p99Met,
+        detail: `${p99} ms, ${half.bad} non-2xx/errors`,
+      },
     );
   }
   if (summary.has(NAMES.traced) && summary.has(NAMES.untraced))
