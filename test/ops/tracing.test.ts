@@ -92,6 +92,8 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       const t = receiver.trace(traceId);
       expect(t.some((s) => dbOf(s) === 'postgresql')).toBe(true);
       expect(t.some((s) => dbOf(s) === 'redis')).toBe(true);
+      // The server span ends last, so it may come in a later export.
+      expect(t.some((s) => s.parentSpanId === callerSpanId)).toBe(true);
       return t;
     }, 10_000);
     // The HTTP server span continues the caller's trace.
@@ -195,4 +197,33 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       other.child.kill('SIGKILL');
     }
   }, 30_000);
+});
+
+describe('without OTEL_EXPORTER_OTLP_ENDPOINT', () => {
+  it('no module of the OpenTelemetry SDK is loaded while the API serves and answers (with it set: the SDK is)', async () => {
+    const serve = async (otel: Record<string, string>) => {
+      const port = await freePort();
+      const p = startProcess('src/entrypoints/api.ts', {
+        ...realServers(db.url),
+        PORT: String(port),
+        MIGRATE_ON_START: 'false',
+        NODE_OPTIONS: '--import=./test/helpers/log-otel-imports.ts',
+        ...otel,
+      });
+      try {
+        await waitServing(p, `http://127.0.0.1:${port}/readyz`);
+        expect((await fetch(`http://127.0.0.1:${port}/products`)).status).toBe(200);
+        // @opentelemetry/api itself is always there: prom-client requires it (exemplars), tracing or not.
+        return p
+          .stderr()
+          .split('\n')
+          .filter((l) => l.startsWith('otel-module ') && !l.includes('/@opentelemetry/api/'));
+      } finally {
+        p.child.kill('SIGKILL');
+      }
+    };
+    expect(await serve({})).toEqual([]);
+    const loaded = await serve({ OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    expect(loaded.some((l) => l.includes('/@opentelemetry/sdk-trace-node/'))).toBe(true);
+  }, 60_000);
 });
