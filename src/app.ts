@@ -13,6 +13,7 @@ import { OneLinePerRequest } from './http/request-log.ts';
 import { registerSecurityHeaders } from './http/security-headers.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
+import { linkCodeRoutes } from './modules/bot/link-code.routes.ts';
 import { catalogRoutes } from './modules/catalog/catalog.routes.ts';
 import { customerRoutes } from './modules/customers/customers.routes.ts';
 import { opsRoutes } from './modules/ops/ops.routes.ts';
@@ -70,6 +71,10 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
   authRoutes(app, deps);
   orderRoutes(app, deps);
   paymentRoutes(app, deps);
+  linkCodeRoutes(app, deps);
+  // Webhook mode: grammY is loaded only by instances that serve Telegram's updates.
+  if (deps.config.TELEGRAM_WEBHOOK_URL)
+    await (await import('./modules/bot/webhook.route.ts')).telegramWebhookRoute(app, deps);
   return app;
 }
 

@@ -1,0 +1,81 @@
+import { createServer } from 'node:http';
+import { run } from '@grammyjs/runner';
+import closeWithGrace from 'close-with-grace';
+import { createDeps } from '../deps.ts';
+import { registerCommands } from '../modules/bot/commands.ts';
+import { ALLOWED_UPDATES, createBot } from '../modules/bot/create-bot.ts';
+import { createLogger } from '../platform/logger.ts';
+import { loadConfigOrExit } from './load-config.ts';
+
+// The bot role: the store's Telegram bot, polling (one process per bot) or registering the webhook.
+const config = loadConfigOrExit();
+if (!config.TELEGRAM_BOT_TOKEN) {
+  console.error(
+    'armazem: invalid configuration:\n  TELEGRAM_BOT_TOKEN: required for the bot role (from @BotFather)',
+  );
+  process.exit(78);
+}
+const log = createLogger(config);
+log.info({ instance: config.INSTANCE_ID, apiRoot: config.TELEGRAM_API_ROOT }, 'armazem bot starting');
+const deps = await createDeps(config, log);
+// Loaded only when used: node-pg-migrate costs ≈3 MB per process.
+if (config.MIGRATE_ON_START) await (await import('../platform/migrations.ts')).migrate(deps.db.pool, log);
+
+const bot = createBot(deps);
+/** When getUpdates last answered: the poller is healthy while it keeps answering. */
+let lastPoll = Date.now();
+bot.api.config.use(async (prev, method, payload, signal) => {
+  const result = await prev(method, payload, signal);
+  if (method === 'getUpdates' && result.ok) lastPoll = Date.now();
+  return result;
+});
+await bot.init();
+await registerCommands(bot.api);
+
+if (config.TELEGRAM_WEBHOOK_URL) {
+  // Webhook mode: the API instances serve updates; this only tells Telegram where.
+  await bot.api.setWebhook(config.TELEGRAM_WEBHOOK_URL, {
+    secret_token: config.TELEGRAM_WEBHOOK_SECRET as string,
+    allowed_updates: [...ALLOWED_UPDATES],
+  });
+  log.info({ url: config.TELEGRAM_WEBHOOK_URL }, 'webhook registered; the api instances serve the updates');
+  await deps.close();
+  log.flush();
+  process.exit(0);
+}
+
+// Long polling: a webhook left from webhook mode would make Telegram refuse getUpdates (409).
+await bot.api.deleteWebhook();
+const runner = run(bot, {
+  runner: { fetch: { allowed_updates: [...ALLOWED_UPDATES] } },
+  sink: { concurrency: config.BOT_CONCURRENCY },
+});
+log.info({ username: bot.botInfo.username }, 'bot polling');
+
+const POLL_TIMEOUT_MS = 30_000;
+const metricsServer = config.BOT_METRICS_PORT
+  ? createServer(async (req, res) => {
+      if (req.url === '/health') {
+        const ok = runner.isRunning() && Date.now() - lastPoll < 2 * POLL_TIMEOUT_MS;
+        return res
+          .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: ok ? 'ok' : 'stalled', lastPollAgoMs: Date.now() - lastPoll }));
+      }
+      if (req.url !== '/metrics') return res.writeHead(404).end();
+      res
+        .writeHead(200, { 'content-type': deps.metrics.registry.contentType })
+        .end(await deps.metrics.registry.metrics());
+    }).listen(config.BOT_METRICS_PORT, config.HOST)
+  : null;
+log.flush();
+
+// SIGTERM: stop polling (the pending getUpdates is aborted), finish the updates in hand, close.
+closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
+  if (err) log.error({ err }, 'fatal error; shutting down');
+  else log.info({ signal }, 'bot shutting down');
+  metricsServer?.close();
+  if (runner.isRunning()) await runner.stop();
+  await deps.close();
+  log.info('stopped');
+  log.flush();
+});
