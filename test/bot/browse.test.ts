@@ -179,14 +179,14 @@ describe('bot: browsing', () => {
     const results = answer?.params.results as Array<Record<string, unknown>>;
     expect(results.map((r) => r.title)).toEqual(['Limão Tahiti']);
     expect(results[0]?.description).toMatch(/R\$ 5,90 · \d+ em estoque/);
-    const link = (results[0]?.reply_markup as { inline_keyboard: Array<Array<{ url: string }>> })
-      .inline_keyboard[0]?.[0]?.url;
+    const markup = results[0]?.reply_markup as { inline_keyboard: Array<Array<{ url: string }>> };
+    const link = markup.inline_keyboard[0]?.[0]?.url;
     expect(link).toBe(`https://t.me/armazem_test_bot?start=p${ids.limao?.toString(36)}`);
 
     // Empty query: the catalog, paged with next_offset.
     await handle(fake.inlineQuery(user, ''));
     const all = fake.calls.filter((c) => c.method === 'answerInlineQuery').at(-1);
-    expect((all?.params.results as unknown[]).length).toBe(12);
+    expect(all?.params.results).toHaveLength(12);
     expect(all?.params.next_offset).toBe('');
   });
 

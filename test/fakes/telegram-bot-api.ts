@@ -291,7 +291,7 @@ export class FakeTelegram {
   sendText(user: FakeUser, text: string): Update {
     const command = /^\/\S+/.exec(text);
     const message = this.store(user.id, {
-      from: user,
+      from: { ...user },
       text,
       ...(command ? { entities: [{ type: 'bot_command', offset: 0, length: command[0].length }] } : {}),
     });
@@ -408,8 +408,8 @@ export class FakeTelegram {
       date: Math.floor(Date.now() / 1000),
       ...fields,
     } as FakeMessage;
-    let chat = this.chats.get(chatId);
-    if (!chat) this.chats.set(chatId, (chat = new Map()));
+    const chat = this.chats.get(chatId) ?? new Map<number, FakeMessage>();
+    this.chats.set(chatId, chat);
     chat.set(id, message);
     return structuredClone(message);
   }

@@ -92,13 +92,16 @@ export function createBot(deps: BotDeps, options: BotOptions = {}): Bot<BotConte
 
 /**
  * Every button press gets an answer (Telegram shows a spinner until then):
- * the handler's own, or an empty one after it, or the error text if it failed.
+ * the handler's own, or an empty one after it, or the error text if it failed;
+ * never two.
  */
 async function answerEveryButton(ctx: BotContext, next: () => Promise<void>): Promise<void> {
   if (!ctx.callbackQuery) return next();
   let answered = false;
   const answer = ctx.answerCallbackQuery.bind(ctx);
-  ctx.answerCallbackQuery = (other) => {
+  // Telegram refuses a second answer; the first one (usually the more specific) stands.
+  ctx.answerCallbackQuery = async (other) => {
+    if (answered) return true;
     answered = true;
     return answer(other);
   };
