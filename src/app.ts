@@ -15,6 +15,8 @@ import { validatorCompiler } from './http/validation.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { linkCodeRoutes } from './modules/bot/link-code.routes.ts';
 import { catalogRoutes } from './modules/catalog/catalog.routes.ts';
+import { contestRoutes } from './modules/credit/contest.routes.ts';
+import { creditRoutes } from './modules/credit/credit.routes.ts';
 import { customerRoutes } from './modules/customers/customers.routes.ts';
 import { opsRoutes } from './modules/ops/ops.routes.ts';
 import { orderRoutes } from './modules/orders/orders.routes.ts';
@@ -71,6 +73,8 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
   authRoutes(app, deps);
   orderRoutes(app, deps);
   paymentRoutes(app, deps);
+  creditRoutes(app, deps);
+  if (deps.config.CREDIT_CONTEST_ROUTES) contestRoutes(app, deps);
   linkCodeRoutes(app, deps);
   // Webhook mode: grammY is loaded only by instances that serve Telegram's updates.
   if (deps.config.TELEGRAM_WEBHOOK_URL)

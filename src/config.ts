@@ -108,6 +108,14 @@ const Env = Type.Object({
   /** Lets anyone call POST /purge-payments (test runs); otherwise admins only. */
   PAYMENTS_PURGE_ENABLED: Type.Boolean({ default: false }),
 
+  /** Credits and debits applied per database round trip at most: concurrent ones share one statement and one commit. */
+  CREDIT_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
+  /**
+   * Serve the Rinha de Backend 2024/Q1 routes (/clientes/{id}/transacoes and /extrato) on the store-credit
+   * accounts, without login as in the contest, and create the contest's five clients at start when missing.
+   */
+  CREDIT_CONTEST_ROUTES: Type.Boolean({ default: false }),
+
   /** The bot role (`npm run bot`): required there, unused elsewhere unless the webhook is configured. */
   TELEGRAM_BOT_TOKEN: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$' })),
   /** Where the Bot API lives (tests point it at their fake); no trailing slash. */

@@ -6,6 +6,7 @@ import { RefreshTokenRepository } from './modules/auth/refresh-tokens.repository
 import { TelegramLinkRepository } from './modules/bot/telegram-links.repository.ts';
 import { CatalogCache } from './modules/catalog/catalog.cache.ts';
 import { CatalogRepository } from './modules/catalog/catalog.repository.ts';
+import { CreditRepository } from './modules/credit/credit.repository.ts';
 import { CustomerRepository } from './modules/customers/customers.repository.ts';
 import { OrderRepository } from './modules/orders/orders.repository.ts';
 import { OrderPlacer } from './modules/orders/place-order.ts';
@@ -29,6 +30,7 @@ export interface Deps {
   orders: OrderRepository;
   placer: OrderPlacer;
   payments: PaymentRepository;
+  credit: CreditRepository;
   processors: { default: ProcessorClient; fallback: ProcessorClient };
   metrics: Metrics;
   telegramLinks: TelegramLinkRepository;
@@ -134,6 +136,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     orders,
     placer: new OrderPlacer(db.pool, config),
     payments,
+    credit: new CreditRepository(db.pool, config.CREDIT_BATCH),
     processors,
     telegramLinks: new TelegramLinkRepository(db.pool),
     jwtSecret: jwtSecret(config, log),

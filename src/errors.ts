@@ -16,6 +16,8 @@ export class AppError extends Error {
   readonly errors: FieldError[] | undefined;
   /** Extra response headers, e.g. Retry-After. */
   readonly headers: Record<string, string> | undefined;
+  /** Extension members of the problem (RFC 9457 §3.2), e.g. the balance that refused a debit. */
+  readonly extensions: Record<string, unknown> | undefined;
 
   constructor(opts: {
     code: string;
@@ -24,6 +26,7 @@ export class AppError extends Error {
     detail: string;
     errors?: FieldError[];
     headers?: Record<string, string>;
+    extensions?: Record<string, unknown>;
     cause?: unknown;
   }) {
     super(opts.detail, { cause: opts.cause });
@@ -32,6 +35,7 @@ export class AppError extends Error {
     this.title = opts.title;
     this.errors = opts.errors;
     this.headers = opts.headers;
+    this.extensions = opts.extensions;
   }
 }
 
@@ -106,6 +110,33 @@ export const ERRORS = {
     new AppError({ code: 'forbidden', status: 403, title: 'Forbidden', detail }),
   conflict: (code: string, field: string, detail: string) =>
     new AppError({ code, status: 409, title: 'Conflict', detail, errors: [{ field, message: detail }] }),
+  insufficientCredit: (
+    field: string,
+    credit: { balance: string; limit: string; available: string },
+    required: string,
+  ) =>
+    new AppError({
+      code: 'insufficient_credit',
+      status: 422,
+      title: 'Insufficient credit',
+      detail: `this debit needs ${required}; the account has ${credit.available} available (balance ${credit.balance}, limit ${credit.limit})`,
+      errors: [{ field, message: `exceeds the ${credit.available} available` }],
+      extensions: { ...credit, required },
+    }),
+  creditBalanceTooLarge: (field: string) =>
+    new AppError({
+      code: 'credit_balance_too_large',
+      status: 422,
+      title: 'Balance too large',
+      detail: 'this credit would take the balance over the largest balance an account may hold',
+      errors: [{ field, message: 'would take the balance over its ceiling' }],
+    }),
+  idempotencyKeyReused: () =>
+    ERRORS.conflict(
+      'idempotency_key_reused',
+      'header.idempotency-key',
+      'this Idempotency-Key was already used for a different request',
+    ),
   rateLimited: (retryAfterSeconds: number, detail: string) =>
     new AppError({
       code: 'rate_limited',

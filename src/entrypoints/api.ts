@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from '../app.ts';
 import { createDeps, describeBackends } from '../deps.ts';
+import { ensureContestClients } from '../modules/credit/contest-clients.ts';
 import { ensureAdmin } from '../modules/customers/ensure-admin.ts';
 import { createOrderWorker } from '../modules/orders/create-worker.ts';
 import { createPaymentWorker } from '../modules/payments/create-worker.ts';
@@ -16,6 +17,10 @@ const deps = await createDeps(config, log);
 if (config.MIGRATE_ON_START) await (await import('../platform/migrations.ts')).migrate(deps.db.pool, log);
 if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD)
   await ensureAdmin(deps.customers, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, log);
+if (config.CREDIT_CONTEST_ROUTES) {
+  const created = await ensureContestClients(deps.db.pool, deps.customers);
+  if (created.length > 0) log.info({ clients: created }, 'Rinha 2024/Q1 contest clients created');
+}
 const app = await buildApp(deps);
 // The embedded single process runs the order worker too; deployments run it as its own role.
 const inProcess = config.WORKER_IN_PROCESS ?? !config.DATABASE_URL;

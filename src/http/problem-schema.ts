@@ -12,7 +12,12 @@ export const Problem = Type.Object(
     requestId: Type.String(),
     errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
   },
-  { $id: 'Problem', description: 'RFC 9457 problem details' },
+  {
+    $id: 'Problem',
+    description:
+      'RFC 9457 problem details; some problems add members of their own (e.g. the balance that refused a debit)',
+    additionalProperties: true,
+  },
 );
 
 const ref = Type.Unsafe<unknown>({ $ref: 'Problem#' });

@@ -7,18 +7,26 @@ import { isDatabaseUnavailable } from '../platform/database.ts';
  * request id. 5xx bodies carry no internals; the log line has them.
  */
 export function registerProblemHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    const problem = toAppError(err);
+  app.setErrorHandler(problemHandler());
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(request, reply, ERRORS.routeNotFound(request.method, request.url.split('?')[0] ?? '/')),
+  );
+}
+
+/**
+ * The error handler; `adjust` lets a scope change how its problems are told
+ * (the Rinha contract answers 422 where armazem answers 400).
+ */
+export function problemHandler(adjust: (problem: AppError) => AppError = (p) => p) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const problem = adjust(toAppError(err));
     if (problem.status >= 500) {
       request.log.error({ err: problem.cause ?? err, code: problem.code }, problem.message);
     } else {
       request.log.debug({ code: problem.code, detail: problem.message }, 'request rejected');
     }
     return sendProblem(request, reply, problem);
-  });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, ERRORS.routeNotFound(request.method, request.url.split('?')[0] ?? '/')),
-  );
+  };
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: AppError): FastifyReply {
@@ -34,6 +42,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
       instance: request.url.split('?')[0],
       code: problem.code,
       requestId: request.id,
+      ...problem.extensions,
       ...(problem.errors ? { errors: problem.errors } : {}),
     });
 }

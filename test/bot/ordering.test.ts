@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { json } from '../helpers/app.ts';
 import { addProduct, callsDuring, linkCode, useBot } from '../helpers/bot.ts';
+import { creditOf, postCredit } from '../helpers/credit.ts';
 import { registerAndLogin } from '../helpers/customers.ts';
 import { expectStockConsistent, placeOrder, stockOf } from '../helpers/orders.ts';
 
@@ -230,5 +231,39 @@ describe('bot: cart, order, payment', () => {
     await addToCart(user, 'Chá mate');
     await t.asAdmin({ method: 'PATCH', url: `/products/${cha}`, ...json({ price: '9.90' }) });
     expect((await say(user, '/carrinho')).text).toContain('Chá mate × 1 — R$ 9,90');
+  });
+
+  it('when the order is paid with store credit, then the balance is debited and the order is paid in one step', async () => {
+    const { say, tap, t } = ctx;
+    const { customer, user } = await linkedShopper(2109);
+    expect(
+      (await postCredit(t, customer.id, { type: 'credit', amount: '30.00', description: 'vale' })).statusCode,
+    ).toBe(201);
+    await addToCart(user, 'Mel silvestre');
+    const order = await tap(user, await say(user, '/carrinho'), 'Fazer pedido');
+    const paid = await tap(user, order, 'Pagar com crédito');
+    expect(paid.text).toContain('Situação: pago');
+    expect(paid.text).toMatch(/Pedido #\d+ pago com crédito da loja: R\$ 25,00\. Saldo: R\$ 5,00\./);
+    // Paid: no more payment or cancel buttons.
+    expect(paid.reply_markup?.inline_keyboard.flat().map((b) => b.text)).not.toContain(
+      '💰 Pagar com crédito',
+    );
+    expect((await creditOf(t, customer.id)).balance).toBe('5.00');
+    const mine = await t.app.inject({ method: 'GET', url: '/orders', headers: customer.auth });
+    expect(mine.json().items[0]).toMatchObject({ status: 'paid', total: '25.00' });
+  });
+
+  it('when the credit does not cover the order, then the shopper is told the balance and nothing is debited', async () => {
+    const { say, tap, t, fake } = ctx;
+    const { customer, user } = await linkedShopper(2110);
+    await postCredit(t, customer.id, { type: 'credit', amount: '10.00', description: 'vale' });
+    await addProduct(t, { name: 'Geleia de amora', price: '25.00', stock: 4, category: 'mercearia' });
+    await addToCart(user, 'Geleia de amora');
+    const order = await tap(user, await say(user, '/carrinho'), 'Fazer pedido');
+    const calls = await callsDuring(fake, () => tap(user, order, 'Pagar com crédito'));
+    expect(calls.find((c) => c.method === 'answerCallbackQuery')?.params.text).toBe(
+      'Crédito insuficiente: seu saldo é R$ 10,00 e o pedido custa R$ 25,00.',
+    );
+    expect((await creditOf(t, customer.id)).balance).toBe('10.00');
   });
 });

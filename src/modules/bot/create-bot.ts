@@ -12,7 +12,17 @@ import { localeOf, TRANSLATIONS } from './i18n.ts';
 /** What the bot reads and writes through: armazem's own repositories and use cases, never its HTTP API. */
 export type BotDeps = Pick<
   Deps,
-  'config' | 'log' | 'kv' | 'catalog' | 'customers' | 'orders' | 'placer' | 'payments' | 'telegramLinks'
+  | 'config'
+  | 'log'
+  | 'db'
+  | 'kv'
+  | 'catalog'
+  | 'customers'
+  | 'orders'
+  | 'placer'
+  | 'payments'
+  | 'credit'
+  | 'telegramLinks'
 >;
 
 export interface BotOptions {

@@ -1,6 +1,7 @@
 import { FormattedString, fmt } from '@grammyjs/parse-mode';
 import { GrammyError, InlineKeyboard } from 'grammy';
 import type { Product } from '../catalog/catalog.schemas.ts';
+import { centsFromInput, decimalFromCents } from '../credit/cents.ts';
 import type { Order } from '../orders/orders.schemas.ts';
 import { type Action, encode } from './callback-data.ts';
 import type { BotContext } from './context.ts';
@@ -139,17 +140,17 @@ export interface CartLine {
 
 export function cartView(ctx: BotContext, cartId: string, lines: CartLine[]): View {
   if (lines.length === 0) return { text: fmt`${ctx.t('cart-empty')}` };
-  let cents = 0n;
+  let cents = 0;
   const keyboard = new InlineKeyboard();
   const text = lines.map(({ product, quantity }) => {
-    const subtotal = toCents(product.price) * BigInt(quantity);
+    const subtotal = centsFromInput(product.price, 'price', 12) * quantity;
     cents += subtotal;
     keyboard
       .add(button('➖', { kind: 'less', id: product.id }))
       .add(button(label(`${product.name} × ${quantity}`, 32), { kind: 'product', id: product.id }))
       .add(button('➕', { kind: 'more', id: product.id }))
       .row();
-    return fmt`${B(product.name)} × ${quantity} — ${formatMoney(fromCents(subtotal), ctx.locale)}`;
+    return fmt`${B(product.name)} × ${quantity} — ${formatMoney(decimalFromCents(subtotal), ctx.locale)}`;
   });
   keyboard
     .add(button(ctx.t('button-clear'), { kind: 'clear' }))
@@ -159,7 +160,7 @@ export function cartView(ctx: BotContext, cartId: string, lines: CartLine[]): Vi
       [
         fmt`${B(ctx.t('cart-title'))}`,
         ...text,
-        fmt`${B(ctx.t('cart-total', { total: formatMoney(fromCents(cents), ctx.locale) }))}`,
+        fmt`${B(ctx.t('cart-total', { total: formatMoney(decimalFromCents(cents), ctx.locale) }))}`,
       ],
       '\n',
     ),
@@ -184,7 +185,7 @@ export function orderView(
   ctx: BotContext,
   order: Order,
   names: Map<number, string>,
-  extra: { note?: string; creditPayments: boolean },
+  extra: { note?: string },
 ): View {
   const lines = [
     fmt`${B(ctx.t('order-title', { id: order.id }))}`,
@@ -199,8 +200,7 @@ export function orderView(
   const keyboard = new InlineKeyboard();
   if (order.status === 'reserved') {
     keyboard.add(button(ctx.t('button-pay-card'), { kind: 'payCard', id: order.id }));
-    if (extra.creditPayments)
-      keyboard.add(button(ctx.t('button-pay-credit'), { kind: 'payCredit', id: order.id }));
+    keyboard.add(button(ctx.t('button-pay-credit'), { kind: 'payCredit', id: order.id }));
     keyboard.row();
   }
   if (order.status === 'reserved' || order.status === 'pending')
@@ -209,9 +209,3 @@ export function orderView(
   keyboard.add(button(ctx.t('button-orders'), { kind: 'orders' }));
   return { text: FormattedString.join(lines, '\n'), keyboard };
 }
-
-const toCents = (amount: string): bigint => {
-  const [whole = '0', fraction = ''] = amount.split('.');
-  return BigInt(whole) * 100n + BigInt(fraction.padEnd(2, '0').slice(0, 2));
-};
-const fromCents = (cents: bigint): string => `${cents / 100n}.${String(cents % 100n).padStart(2, '0')}`;

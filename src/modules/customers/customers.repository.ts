@@ -55,15 +55,18 @@ export class CustomerRepository {
     this.db = db;
   }
 
-  /** EMAIL_TAKEN when the email is in use (case-insensitively). */
-  create(v: {
-    name: string;
-    email: string;
-    passwordHash: string;
-    role?: Role;
-  }): Promise<Customer | typeof EMAIL_TAKEN> {
+  /** EMAIL_TAKEN when the email is in use (case-insensitively). `db`: a transaction to create it in. */
+  create(
+    v: {
+      name: string;
+      email: string;
+      passwordHash: string;
+      role?: Role;
+    },
+    db: pg.Pool | pg.PoolClient = this.db,
+  ): Promise<Customer | typeof EMAIL_TAKEN> {
     return unlessEmailTaken(async () => {
-      const { rows } = await this.db.query<CustomerRow>({
+      const { rows } = await db.query<CustomerRow>({
         name: 'customer_insert',
         text: `INSERT INTO customers (name, email, password_hash, role) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
         values: [v.name, v.email, v.passwordHash, v.role ?? 'customer'],

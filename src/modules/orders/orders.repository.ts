@@ -52,6 +52,19 @@ async function lockStatus(tx: pg.PoolClient, id: number): Promise<OrderStatus | 
   return rows[0]?.status;
 }
 
+/**
+ * reserved → paid, in the caller's transaction: how a payment (card or store
+ * credit) tells orders it settled them. Returns the ids that changed.
+ */
+export async function markOrdersPaid(tx: pg.PoolClient, ids: number[]): Promise<number[]> {
+  const { rows } = await tx.query<{ id: string }>({
+    name: 'orders_mark_paid',
+    text: "UPDATE orders SET status = 'paid', updated_at = now() WHERE id = ANY($1::bigint[]) AND status = 'reserved' RETURNING id",
+    values: [ids],
+  });
+  return rows.map((r) => Number(r.id));
+}
+
 export type ChangeResult =
   | { kind: 'changed'; order: Order }
   | { kind: 'not_found' }

@@ -4,7 +4,12 @@ import type { AppInstance } from '../../app.ts';
 import { AppError, ERRORS } from '../../errors.ts';
 import { assertOwnerOrAdmin, authenticate, BEARER, type Principal, requireAdmin } from '../../http/auth.ts';
 import { decodeCursor, toPage } from '../../http/cursor.ts';
+import { IdempotencyHeaders } from '../../http/idempotency.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
+import type { Database } from '../../platform/database.ts';
+import { type CreditRepository, toTransaction } from '../credit/credit.repository.ts';
+import { insufficientCredit } from '../credit/credit.routes.ts';
+import { CreditTransaction } from '../credit/credit.schemas.ts';
 import type { PaymentRepository } from '../payments/payments.repository.ts';
 import { Payment } from '../payments/payments.schemas.ts';
 import type { OrderRepository } from './orders.repository.ts';
@@ -16,23 +21,21 @@ import {
   PlaceOrderInput,
   StockCheck,
 } from './orders.schemas.ts';
+import { payWithCredit } from './pay-with-credit.ts';
 import type { OrderPlacer } from './place-order.ts';
 
 export interface OrdersDeps {
+  db: Database;
   orders: OrderRepository;
   placer: OrderPlacer;
   payments: PaymentRepository;
+  credit: CreditRepository;
 }
 
 const OrderParams = Type.Object(
   { id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) },
   { additionalProperties: false },
 );
-const IdempotencyHeaders = Type.Object({
-  'idempotency-key': Type.Optional(
-    Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' }),
-  ),
-});
 
 const outOfStock = (productId: number, available: number, field: string) =>
   new AppError({
@@ -43,13 +46,44 @@ const outOfStock = (productId: number, available: number, field: string) =>
     errors: [{ field, message: `product ${productId}: only ${available} left` }],
   });
 
+const notPayable = (status: string) =>
+  ERRORS.conflict(
+    'order_not_payable',
+    'params.id',
+    `a ${status} order cannot be paid; only reserved ones can`,
+  );
+
+const PayOrderInput = Type.Union(
+  [
+    Type.Object(
+      {
+        method: Type.Union([Type.Literal('card'), Type.Literal('credit')], {
+          description: 'card (the default): through the payments engine; credit: the customer’s store credit',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Null(),
+  ],
+  { description: 'Optional; no body pays by card' },
+);
+
+const CreditPayment = Type.Object({
+  method: Type.Literal('credit'),
+  order: Order,
+  transaction: Type.Union([CreditTransaction, Type.Null()], {
+    description: 'The debit; null for a free order',
+  }),
+});
+
 /** 201 when the order was reserved, 202 (with where to follow it) when it was queued. */
 function sendOrder(reply: FastifyReply, order: Order, queued: boolean): FastifyReply {
   reply.header('location', `/orders/${order.id}`);
   return reply.code(queued ? 202 : 201).send(order);
 }
 
-export function orderRoutes(app: AppInstance, { orders, placer, payments }: OrdersDeps): void {
+export function orderRoutes(app: AppInstance, { db, orders, placer, payments, credit }: OrdersDeps): void {
+  const pool = db.pool;
   /** The order, if it exists and the caller may see it (its owner or an admin); 404 otherwise. */
   const ownedOrder = async (user: Principal, id: number): Promise<Order> => {
     const order = await orders.findById(id);
@@ -241,23 +275,44 @@ export function orderRoutes(app: AppInstance, { orders, placer, payments }: Orde
         schema: {
           tags: ['orders'],
           summary:
-            'Pay a reserved order by card, through the payments engine: 202; the order becomes paid or payment_failed',
+            'Pay a reserved order. By card (the default): 202, through the payments engine; the order becomes paid or payment_failed. With store credit: 200, debited and paid in one transaction, or 422',
           security: BEARER,
           params: OrderParams,
-          response: { 202: Payment, ...ProblemResponses },
+          body: PayOrderInput,
+          response: { 200: CreditPayment, 202: Payment, ...ProblemResponses },
         },
       },
       async (request, reply) => {
         const id = request.params.id;
         await ownedOrder(request.user, id);
-        const result = await payments.payOrder(id);
-        if (result.kind === 'not_payable') {
-          throw ERRORS.conflict(
-            'order_not_payable',
-            'params.id',
-            `a ${result.status} order cannot be paid; only reserved ones can`,
-          );
+        if (request.body?.method === 'credit') {
+          const result = await payWithCredit({ pool, orders, credit, payments }, id);
+          switch (result.kind) {
+            case 'paid':
+              return reply
+                .code(200)
+                .header('idempotent-replayed', String(result.replayed))
+                .send({
+                  method: 'credit' as const,
+                  order: result.order,
+                  transaction: result.transaction ? toTransaction(result.transaction) : null,
+                });
+            case 'not_found':
+              throw ERRORS.notFound('order', id);
+            case 'not_payable':
+              throw notPayable(result.status);
+            case 'paying':
+              throw ERRORS.conflict(
+                'order_being_paid',
+                'params.id',
+                'a card payment of this order is under way; it decides the order',
+              );
+            case 'insufficient':
+              throw insufficientCredit('body.method', result.balance, result.limit, result.required);
+          }
         }
+        const result = await payments.payOrder(id);
+        if (result.kind === 'not_payable') throw notPayable(result.status);
         return reply
           .code(202)
           .header('location', `/payments/${result.payment.correlationId}`)

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { inTransaction } from '../../platform/database.ts';
+import { markOrdersPaid } from '../orders/orders.repository.ts';
 import { releaseStock } from '../orders/stock.ts';
 import type { Decision } from './choose-processor.ts';
 import type { CallOutcome, ProcessorName } from './processor-client.ts';
@@ -282,11 +283,7 @@ export class PaymentRepository {
     await inTransaction(this.db, async (tx) => {
       await recordPayments(tx);
       if (paidOrders.length > 0) {
-        await tx.query({
-          name: 'payment_orders_paid',
-          text: "UPDATE orders SET status = 'paid', updated_at = now() WHERE id = ANY($1::bigint[]) AND status = 'reserved'",
-          values: [paidOrders],
-        });
+        await markOrdersPaid(tx, paidOrders);
       }
       if (failedOrders.length > 0) {
         const { rows } = await tx.query<{ id: string }>({
@@ -333,6 +330,16 @@ export class PaymentRepository {
     });
     if (typeof correlationId !== 'string') return { kind: 'not_payable', status: correlationId.status };
     return { kind: 'payment', payment: (await this.find(correlationId)) as PaymentView };
+  }
+
+  /** Whether a card payment of the order is under way or done (one that failed does not count). */
+  async hasActivePayment(orderId: number, db: pg.Pool | pg.PoolClient = this.db): Promise<boolean> {
+    const { rowCount } = await db.query({
+      name: 'payment_active_of_order',
+      text: "SELECT 1 FROM payments WHERE order_id = $1 AND status <> 'failed'",
+      values: [orderId],
+    });
+    return (rowCount ?? 0) > 0;
   }
 
   /** Processed payments per processor, by the requestedAt sent; sums are exact numerics. */

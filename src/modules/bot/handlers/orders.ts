@@ -1,4 +1,6 @@
+import { decimalFromCents } from '../../credit/cents.ts';
 import type { Order } from '../../orders/orders.schemas.ts';
+import { payWithCredit } from '../../orders/pay-with-credit.ts';
 import type { BotContext } from '../context.ts';
 import type { BotDeps } from '../create-bot.ts';
 import { formatMoney } from '../i18n.ts';
@@ -10,11 +12,11 @@ const RECENT_ORDERS = 10;
 /**
  * Ordering and paying from the chat, through the same use cases as the API:
  * OrderPlacer with the configured strategy (so the bot cannot oversell
- * either), PaymentRepository.payOrder for cards, the orders repository for
- * cancelling; the owner rule is the API's: another customer's order is "not found".
+ * either), PaymentRepository.payOrder for cards, payWithCredit for store
+ * credit (what POST /orders/:id/pay does), the orders repository for cancelling; the owner rule is the API's: another customer's order is "not found".
  */
 export function orderActions(deps: BotDeps, cart: CartActions) {
-  const { orders, placer, payments, telegramLinks, catalog, config } = deps;
+  const { orders, placer, payments, credit, telegramLinks, catalog, config, db } = deps;
 
   /** The linked armazem customer; tells the user how to link when there is none. */
   const customerOf = async (ctx: BotContext): Promise<number | null> => {
@@ -42,10 +44,7 @@ export function orderActions(deps: BotDeps, cart: CartActions) {
   };
 
   const showOrder = async (ctx: BotContext, order: Order, note?: string) => {
-    const view = orderView(ctx, order, await names(order), {
-      ...(note ? { note } : {}),
-      creditPayments: false,
-    });
+    const view = orderView(ctx, order, await names(order), note ? { note } : {});
     if (!(await edit(ctx, view))) await ctx.answerCallbackQuery({ text: ctx.t('nothing-changed') });
   };
 
@@ -140,6 +139,44 @@ export function orderActions(deps: BotDeps, cart: CartActions) {
       await ctx.answerCallbackQuery({ text: ctx.t('payment-started') });
       const note = ctx.t('payment-status', { status: result.payment.status });
       await showOrder(ctx, (await orders.findById(id)) as Order, note);
+    },
+
+    /** With store credit: debited and paid in one transaction, or refused with the balance. */
+    async payWithCredit(ctx: BotContext, id: number) {
+      const order = await ownedOrder(ctx, id);
+      if (!order) return;
+      const money = (cents: number) => formatMoney(decimalFromCents(cents), ctx.locale);
+      const result = await payWithCredit({ pool: db.pool, orders, credit, payments }, id);
+      switch (result.kind) {
+        case 'paid': {
+          const balance = (await credit.account(order.customerId))?.balance ?? 0;
+          const note = ctx.t('paid-with-credit', {
+            id,
+            total: formatMoney(result.order.total, ctx.locale),
+            balance: money(balance),
+          });
+          return showOrder(ctx, result.order, note);
+        }
+        case 'insufficient':
+          return void (await ctx.answerCallbackQuery({
+            text: ctx.t('insufficient-credit', {
+              balance: money(result.balance),
+              total: money(result.required),
+            }),
+            show_alert: true,
+          }));
+        case 'not_payable': {
+          const status = ctx.t('status', { status: result.status });
+          return void (await ctx.answerCallbackQuery({
+            text: ctx.t('not-payable', { status }),
+            show_alert: true,
+          }));
+        }
+        case 'paying':
+          return void (await ctx.answerCallbackQuery({ text: ctx.t('being-paid'), show_alert: true }));
+        case 'not_found':
+          return void (await ctx.answerCallbackQuery({ text: ctx.t('not-yours') }));
+      }
     },
 
     async cancel(ctx: BotContext, id: number) {

@@ -61,7 +61,7 @@ export function registerHandlers(bot: Bot<BotContext>, deps: BotDeps): void {
       case 'payCard':
         return orders.payByCard(ctx, action.id);
       case 'payCredit':
-        return void (await ctx.answerCallbackQuery({ text: ctx.t('button-expired') }));
+        return orders.payWithCredit(ctx, action.id);
       case 'cancel':
         return orders.cancel(ctx, action.id);
     }

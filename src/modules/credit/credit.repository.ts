@@ -1,0 +1,294 @@
+import type pg from 'pg';
+import { Batcher } from '../../platform/batcher.ts';
+import { decimalFromCents } from './cents.ts';
+import type { CreditAccount, CreditTransaction } from './credit.schemas.ts';
+
+/** One credit or debit to apply. The account is a customer's, or a contest client's (ids 1–5). */
+export interface PostRequest {
+  account: { customerId: number } | { contestClientId: number };
+  kind: 'c' | 'd';
+  /** Cents, > 0. */
+  amount: number;
+  description: string;
+  orderId?: number;
+  idempotencyKey?: string;
+}
+
+export type PostOutcome = 'applied' | 'replayed' | 'key_reused' | 'insufficient' | 'too_large' | 'not_found';
+
+export interface PostResult {
+  outcome: PostOutcome;
+  transactionId: number | null;
+  /** Cents: after the transaction when applied or replayed, else the balance that refused it. */
+  balance: number | null;
+  limit: number | null;
+  createdAt: Date | null;
+}
+
+interface PostRow {
+  outcome: PostOutcome;
+  transaction_id: string | null;
+  balance: string | null;
+  credit_limit: string | null;
+  created_at: Date | null;
+}
+
+interface TransactionRow {
+  id: string | number;
+  kind: 'c' | 'd';
+  amount: string | number;
+  description: string;
+  balance_after: string | number;
+  order_id: string | number | null;
+  created_at: Date | string;
+}
+
+interface AccountRow {
+  customer_id: string;
+  credit_limit: string;
+  balance: string;
+  updated_at: Date;
+  recent: TransactionRow[];
+}
+
+/** The account as cents, with its newest transactions. */
+export interface AccountState {
+  customerId: number;
+  limit: number;
+  balance: number;
+  updatedAt: Date;
+  recent: Array<{
+    id: number;
+    kind: 'c' | 'd';
+    amount: number;
+    description: string;
+    balanceAfter: number;
+    orderId: number | null;
+    createdAt: Date;
+  }>;
+}
+
+const toState = (r: AccountRow): AccountState => ({
+  customerId: Number(r.customer_id),
+  limit: Number(r.credit_limit),
+  balance: Number(r.balance),
+  updatedAt: r.updated_at,
+  recent: r.recent.map(toEntry),
+});
+
+const toEntry = (t: TransactionRow) => ({
+  id: Number(t.id),
+  kind: t.kind,
+  amount: Number(t.amount),
+  description: t.description,
+  balanceAfter: Number(t.balance_after),
+  orderId: t.order_id === null ? null : Number(t.order_id),
+  createdAt: new Date(t.created_at),
+});
+
+/** The API's view of a transaction. */
+export const toTransaction = (e: AccountState['recent'][number]): CreditTransaction => ({
+  id: e.id,
+  type: e.kind === 'c' ? 'credit' : 'debit',
+  amount: decimalFromCents(e.amount),
+  description: e.description,
+  balanceAfter: decimalFromCents(e.balanceAfter),
+  orderId: e.orderId,
+  createdAt: e.createdAt.toISOString(),
+});
+
+export const toAccount = (s: AccountState): CreditAccount => ({
+  customerId: s.customerId,
+  limit: decimalFromCents(s.limit),
+  balance: decimalFromCents(s.balance),
+  available: decimalFromCents(s.balance + s.limit),
+  updatedAt: s.updatedAt.toISOString(),
+  transactions: s.recent.map(toTransaction),
+});
+
+const TRANSACTION_COLUMNS = 'id, kind, amount, description, balance_after, order_id, created_at';
+
+/** An account and its 10 newest transactions, read in one snapshot. */
+const accountSql = (where: string) => `
+  SELECT a.customer_id, a.credit_limit, a.balance, a.updated_at,
+         COALESCE((SELECT json_agg(json_build_object('id', t.id, 'kind', t.kind, 'amount', t.amount,
+                                     'description', t.description, 'balance_after', t.balance_after,
+                                     'order_id', t.order_id, 'created_at', t.created_at) ORDER BY t.id DESC)
+                   FROM (SELECT ${TRANSACTION_COLUMNS} FROM credit_transactions
+                         WHERE customer_id = a.customer_id ORDER BY id DESC LIMIT 10) t), '[]') AS recent
+  FROM credit_accounts a WHERE ${where}`;
+
+/**
+ * Store credit: accounts and their transactions. Every change of a balance
+ * goes through credit_post() (see its migration), in batches: concurrent
+ * posts share one statement and one durable commit (Batcher).
+ */
+export class CreditRepository {
+  private readonly db: pg.Pool;
+  private readonly batcher: Batcher<PostRequest, PostResult>;
+
+  constructor(db: pg.Pool, maxBatch: number) {
+    this.db = db;
+    this.batcher = new Batcher((items) => this.postNow(this.db, items), maxBatch);
+  }
+
+  /** Applies one transaction, batched with those that arrive meanwhile. */
+  post(request: PostRequest): Promise<PostResult> {
+    return this.batcher.submit(request);
+  }
+
+  /** Applies transactions inside the caller's transaction (an order paid with credit). */
+  async postNow(db: pg.Pool | pg.PoolClient, items: PostRequest[]): Promise<PostResult[]> {
+    const { rows } = await db.query<PostRow>({
+      name: 'credit_post',
+      text: `SELECT r.outcome, r.transaction_id, r.balance, r.credit_limit, r.created_at
+             FROM credit_post(
+               ARRAY(SELECT coalesce(u.customer_id, m.customer_id)
+                     FROM unnest($1::bigint[], $2::integer[]) WITH ORDINALITY AS u(customer_id, client_id, n)
+                     LEFT JOIN credit_contest_clients m ON m.client_id = u.client_id ORDER BY u.n),
+               $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::text[]) r
+             ORDER BY r.idx`,
+      values: [
+        items.map((i) => ('customerId' in i.account ? i.account.customerId : null)),
+        items.map((i) => ('contestClientId' in i.account ? i.account.contestClientId : null)),
+        items.map((i) => i.kind),
+        items.map((i) => i.amount),
+        items.map((i) => i.description),
+        items.map((i) => i.orderId ?? null),
+        items.map((i) => i.idempotencyKey ?? null),
+      ],
+    });
+    return rows.map((r) => ({
+      outcome: r.outcome,
+      transactionId: r.transaction_id === null ? null : Number(r.transaction_id),
+      balance: r.balance === null ? null : Number(r.balance),
+      limit: r.credit_limit === null ? null : Number(r.credit_limit),
+      createdAt: r.created_at,
+    }));
+  }
+
+  async account(customerId: number): Promise<AccountState | null> {
+    const { rows } = await this.db.query<AccountRow>({
+      name: 'credit_account',
+      text: accountSql('a.customer_id = $1'),
+      values: [customerId],
+    });
+    return rows[0] ? toState(rows[0]) : null;
+  }
+
+  /** The contest's statement: a contest client's account (ids 1–5), or null. */
+  async contestAccount(clientId: number): Promise<AccountState | null> {
+    const { rows } = await this.db.query<AccountRow>({
+      name: 'credit_contest_account',
+      text: accountSql(
+        'a.customer_id = (SELECT customer_id FROM credit_contest_clients WHERE client_id = $1)',
+      ),
+      values: [clientId],
+    });
+    return rows[0] ? toState(rows[0]) : null;
+  }
+
+  /** The order's credit payment, if it was paid with credit. */
+  async transactionOfOrder(
+    orderId: number,
+    db: pg.Pool | pg.PoolClient = this.db,
+  ): Promise<AccountState['recent'][number] | null> {
+    const { rows } = await db.query<TransactionRow>({
+      name: 'credit_transaction_of_order',
+      text: `SELECT ${TRANSACTION_COLUMNS} FROM credit_transactions WHERE order_id = $1`,
+      values: [orderId],
+    });
+    return rows[0] ? toEntry(rows[0]) : null;
+  }
+
+  /** Newest first; `from` inclusive, `to` exclusive; keyset on the id (the order of application). */
+  async history(f: {
+    customerId: number;
+    from?: string;
+    to?: string;
+    beforeId?: number;
+    limit: number;
+  }): Promise<AccountState['recent']> {
+    const { rows } = await this.db.query<TransactionRow>({
+      name: 'credit_history',
+      text: `SELECT ${TRANSACTION_COLUMNS} FROM credit_transactions
+             WHERE customer_id = $1
+               AND ($2::timestamptz IS NULL OR created_at >= $2)
+               AND ($3::timestamptz IS NULL OR created_at < $3)
+               AND ($4::bigint IS NULL OR id < $4)
+             ORDER BY id DESC LIMIT $5`,
+      values: [f.customerId, f.from ?? null, f.to ?? null, f.beforeId ?? null, f.limit],
+    });
+    return rows.map(toEntry);
+  }
+
+  /** A new limit, refused while the balance is below −limit (the invariant would break). */
+  async setLimit(
+    customerId: number,
+    limit: number,
+  ): Promise<
+    | { kind: 'updated'; account: AccountState }
+    | { kind: 'not_found' }
+    | { kind: 'below_balance'; balance: number }
+  > {
+    const { rows } = await this.db.query<{ updated: boolean; balance: string | null }>({
+      name: 'credit_set_limit',
+      text: `WITH u AS (UPDATE credit_accounts SET credit_limit = $2, updated_at = now()
+                        WHERE customer_id = $1 AND balance >= -$2::bigint RETURNING 1)
+             SELECT EXISTS (SELECT 1 FROM u) AS updated,
+                    (SELECT balance FROM credit_accounts WHERE customer_id = $1) AS balance`,
+      values: [customerId, limit],
+    });
+    const r = rows[0];
+    if (r?.updated) return { kind: 'updated', account: (await this.account(customerId)) as AccountState };
+    if (r?.balance === null || r?.balance === undefined) return { kind: 'not_found' };
+    return { kind: 'below_balance', balance: Number(r.balance) };
+  }
+
+  /**
+   * The invariant, for every account: balance = Σ credits − Σ debits,
+   * balance ≥ −limit, and each transaction's balanceAfter follows from the
+   * one before it.
+   */
+  async check(): Promise<{
+    checked: number;
+    mismatches: Array<{
+      customerId: number;
+      balance: number;
+      limit: number;
+      sum: number;
+      brokenLinks: number;
+    }>;
+  }> {
+    const { rows } = await this.db.query<{
+      customer_id: string;
+      balance: string;
+      credit_limit: string;
+      total: string;
+      broken: string;
+      checked: string;
+    }>(
+      `WITH chain AS (
+         SELECT customer_id, balance_after, CASE kind WHEN 'c' THEN amount ELSE -amount END AS delta,
+                lag(balance_after, 1, 0::bigint) OVER (PARTITION BY customer_id ORDER BY id) AS before
+         FROM credit_transactions),
+       per AS (
+         SELECT customer_id, sum(delta) AS total, count(*) FILTER (WHERE before + delta <> balance_after) AS broken
+         FROM chain GROUP BY customer_id)
+       SELECT a.customer_id, a.balance, a.credit_limit, COALESCE(p.total, 0) AS total, COALESCE(p.broken, 0) AS broken,
+              count(*) OVER () AS checked
+       FROM credit_accounts a LEFT JOIN per p USING (customer_id)`,
+    );
+    const all = rows.map((r) => ({
+      customerId: Number(r.customer_id),
+      balance: Number(r.balance),
+      limit: Number(r.credit_limit),
+      sum: Number(r.total),
+      brokenLinks: Number(r.broken),
+    }));
+    return {
+      checked: all.length,
+      mismatches: all.filter((a) => a.balance !== a.sum || a.balance < -a.limit || a.brokenLinks > 0),
+    };
+  }
+}

@@ -1,0 +1,62 @@
+import { expect } from 'vitest';
+import type { TestApp } from './app.ts';
+
+/** Sets a customer's credit limit as the admin. */
+export async function setCreditLimit(t: TestApp, customerId: number, limit: string): Promise<void> {
+  const res = await t.asAdmin({
+    method: 'PUT',
+    url: `/customers/${customerId}/credit/limit`,
+    payload: { limit },
+  });
+  expect(res.statusCode, res.body).toBe(200);
+}
+
+/** Posts a credit or debit as the admin; returns the response. */
+export function postCredit(
+  t: TestApp,
+  customerId: number,
+  body: { type: 'credit' | 'debit'; amount: string | number; description: string },
+  idempotencyKey?: string,
+) {
+  return t.asAdmin({
+    method: 'POST',
+    url: `/customers/${customerId}/credit/transactions`,
+    payload: body,
+    ...(idempotencyKey ? { headers: { 'idempotency-key': idempotencyKey } } : {}),
+  });
+}
+
+/** The account as its owner or the admin sees it. */
+export async function creditOf(t: TestApp, customerId: number) {
+  const res = await t.asAdmin({ method: 'GET', url: `/customers/${customerId}/credit` });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json() as {
+    limit: string;
+    balance: string;
+    available: string;
+    transactions: Array<{
+      id: number;
+      type: string;
+      amount: string;
+      balanceAfter: string;
+      orderId: number | null;
+    }>;
+  };
+}
+
+/** Every account adds up, checked the way an admin would. */
+export async function expectCreditConsistent(t: TestApp): Promise<void> {
+  const res = await t.asAdmin({ method: 'GET', url: '/admin/credit-check' });
+  expect(res.statusCode).toBe(200);
+  expect(res.json().mismatches).toEqual([]);
+  expect(res.json().ok).toBe(true);
+}
+
+/** Rows of the credit tables, to show that a refused request wrote nothing. */
+export async function creditSnapshot(t: TestApp) {
+  const q = (sql: string) => t.deps.db.pool.query(sql).then((r) => r.rows);
+  return {
+    accounts: await q('SELECT * FROM credit_accounts ORDER BY customer_id'),
+    transactions: await q('SELECT * FROM credit_transactions ORDER BY id'),
+  };
+}
