@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { run } from '@grammyjs/runner';
 import closeWithGrace from 'close-with-grace';
+import { GrammyError } from 'grammy';
 import { createDeps } from '../deps.ts';
 import { registerCommands } from '../modules/bot/commands.ts';
 import { ALLOWED_UPDATES, createBot } from '../modules/bot/create-bot.ts';
@@ -51,6 +52,17 @@ const runner = run(bot, {
   sink: { concurrency: config.BOT_CONCURRENCY },
 });
 log.info({ username: bot.botInfo.username }, 'bot polling');
+// The runner stops for good on 401 and 409; say why and exit, so the supervisor sees it.
+runner.task()?.catch(async (err: unknown) => {
+  const conflict = err instanceof GrammyError && err.error_code === 409;
+  console.error(
+    conflict
+      ? `armazem bot: Telegram refused polling (409 ${err.description}): only one process may poll a bot; run one bot service, or set TELEGRAM_WEBHOOK_URL to serve updates from every API instance`
+      : `armazem bot: polling stopped: ${String(err)}`,
+  );
+  await deps.close().catch(() => {});
+  process.exit(1);
+});
 
 const POLL_TIMEOUT_MS = 30_000;
 const metricsServer = config.BOT_METRICS_PORT
