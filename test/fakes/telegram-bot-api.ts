@@ -254,8 +254,17 @@ export class FakeTelegram {
   /** Where a webhook URL really points (tests use https URLs for servers on 127.0.0.1). */
   webhookTarget: (url: string) => string = (url) => url;
 
-  constructor(token = '123456789:AAFakeTokenForTheTestsOnly_0123456789') {
+  /** The benchmark turns off keeping every call and message, which would grow without end. */
+  private readonly recordCalls: boolean;
+  private readonly messagesPerChat: number;
+
+  constructor(
+    token = '123456789:AAFakeTokenForTheTestsOnly_0123456789',
+    opts: { recordCalls?: boolean; messagesPerChat?: number } = {},
+  ) {
     this.token = token;
+    this.recordCalls = opts.recordCalls ?? true;
+    this.messagesPerChat = opts.messagesPerChat ?? Number.POSITIVE_INFINITY;
   }
 
   /** The TELEGRAM_API_ROOT to give the bot. */
@@ -411,6 +420,7 @@ export class FakeTelegram {
     const chat = this.chats.get(chatId) ?? new Map<number, FakeMessage>();
     this.chats.set(chatId, chat);
     chat.set(id, message);
+    if (chat.size > this.messagesPerChat) chat.delete(chat.keys().next().value as number);
     return structuredClone(message);
   }
 
@@ -456,7 +466,7 @@ export class FakeTelegram {
   }
 
   private record(call: Call): void {
-    this.calls.push(call);
+    if (this.recordCalls) this.calls.push(call);
     for (const l of this.listeners) l(call);
   }
 
