@@ -22,7 +22,8 @@ const deps = await createDeps(config, log);
 // Loaded only when used: node-pg-migrate costs ≈3 MB per process.
 if (config.MIGRATE_ON_START) await (await import('../platform/migrations.ts')).migrate(deps.db.pool, log);
 
-const bot = createBot(deps);
+// The poller is the only process that sees this bot's updates: flood counts stay in memory.
+const bot = createBot(deps, { localFloodLimit: !config.TELEGRAM_WEBHOOK_URL });
 /** When getUpdates last answered: the poller is healthy while it keeps answering. */
 let lastPoll = Date.now();
 bot.api.config.use(async (prev, method, payload, signal) => {
