@@ -17,7 +17,8 @@ CREATE TABLE credit_transactions (
   id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   customer_id     bigint      NOT NULL REFERENCES credit_accounts (customer_id),
   kind            char(1)     NOT NULL CHECK (kind IN ('c', 'd')),
-  amount          bigint      NOT NULL CHECK (amount BETWEEN 1 AND 1000000000000),
+  -- Up to the largest order total, 999999999999.99, in cents.
+  amount          bigint      NOT NULL CHECK (amount BETWEEN 1 AND 99999999999999),
   description     text        NOT NULL CHECK (char_length(description) BETWEEN 1 AND 200),
   -- The account's balance right after this transaction: the history explains
   -- the balance step by step (npm run check:credit follows the chain).

@@ -4,7 +4,7 @@
  * against DATABASE_URL / REDIS_URL. Everything it starts is recorded in pid
  * files under STACK_DIR, and `down` stops exactly those processes.
  *
- *   node scripts/stack.ts up | down | status | populate | cache-demo | clean
+ *   node scripts/stack.ts up | down | status | populate | cache-demo | clean  [--profile store|credit]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,23 +18,56 @@ import { httpOk, waitForHttp } from './lib/wait.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const env = process.env;
+
+/**
+ * `--profile <name>`: the shape of a compose profile. `store` (the default)
+ * is the whole store; `credit` is the Rinha de Backend 2024/Q1 shape — nginx
+ * and two instances on PostgreSQL only, the contest routes on, its five
+ * clients created at start when missing.
+ */
+const PROFILES = {
+  store: {
+    workers: 1,
+    processors: true,
+    redis: true,
+    nodeFlags: '--max-semi-space-size=32',
+    env: {} as Record<string, string>,
+  },
+  // As docker-compose.yml's credit profile runs it: the same heap flags and pool size.
+  credit: {
+    workers: 0,
+    processors: false,
+    redis: false,
+    nodeFlags: '--max-semi-space-size=8 --max-old-space-size=80',
+    env: { CREDIT_CONTEST_ROUTES: 'true', DB_POOL_MAX: '8' } as Record<string, string>,
+  },
+};
+const profileArg = process.argv.indexOf('--profile');
+const PROFILE_NAME = profileArg > 0 ? (process.argv[profileArg + 1] ?? '') : 'store';
+if (!(PROFILE_NAME in PROFILES)) {
+  console.error(`unknown profile '${PROFILE_NAME}'; one of: ${Object.keys(PROFILES).join(', ')}`);
+  process.exit(2);
+}
+const PROFILE = PROFILES[PROFILE_NAME as keyof typeof PROFILES];
+
 const STATE = resolve(ROOT, env.STACK_DIR ?? '.stack');
 const PORT = Number(env.STACK_PORT ?? 9999);
 const INSTANCES = Number(env.STACK_INSTANCES ?? 2);
 const API_BASE_PORT = Number(env.STACK_API_BASE_PORT ?? 9001);
-const WORKERS = Number(env.STACK_WORKERS ?? 1);
+const WORKERS = Number(env.STACK_WORKERS ?? PROFILE.workers);
 /** STACK_RUN=dist: compile first and run dist/ as the image does (no type stripping: ≈29 MB less per process). */
 const RUN_DIST = env.STACK_RUN === 'dist';
 const entry = (name: string) => (RUN_DIST ? `dist/entrypoints/${name}.js` : `src/entrypoints/${name}.ts`);
 /** The two payment-processor emulators (default, fallback), unless STACK_PROCESSORS=0 (processors already listening). */
-const PROCESSORS = env.STACK_PROCESSORS !== '0';
+const PROCESSORS = PROFILE.processors && env.STACK_PROCESSORS !== '0';
 const PROCESSOR_BASE_PORT = Number(env.STACK_PROCESSOR_BASE_PORT ?? 8001);
 const DATABASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/armazem';
-const REDIS_URL = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The credit profile runs without Redis, as the contest's shape does. */
+const REDIS_URL = PROFILE.redis ? (env.REDIS_URL ?? 'redis://127.0.0.1:6379') : undefined;
 const RATE = env.STACK_RATE_LIMIT ?? '10r/s';
 const BURST = env.STACK_RATE_BURST ?? '20';
-/** Same flags as `npm start`, unless STACK_NODE_FLAGS says otherwise (the payments profile runs small heaps). */
-const API_NODE_FLAGS = (env.STACK_NODE_FLAGS ?? '--max-semi-space-size=32').split(/\s+/).filter(Boolean);
+/** The profile's V8 flags (the store's are `npm start`'s), unless STACK_NODE_FLAGS says otherwise. */
+const API_NODE_FLAGS = (env.STACK_NODE_FLAGS ?? PROFILE.nodeFlags).split(/\s+/).filter(Boolean);
 
 interface Part {
   name: string;
@@ -193,6 +226,7 @@ const adminPassword = () => stateSecret('admin-password', env.ADMIN_PASSWORD);
 
 function apiEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
+    ...PROFILE.env,
     ...env,
     NODE_ENV: env.NODE_ENV ?? 'production',
     DATABASE_URL,
@@ -348,7 +382,7 @@ async function status() {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  '));
   console.log(
-    `\ndatabase ${DATABASE_URL.replace(/:[^:@/]+@/, ':***@')}  redis ${REDIS_URL}  rate limit ${RATE} burst ${BURST}`,
+    `\ndatabase ${DATABASE_URL.replace(/:[^:@/]+@/, ':***@')}  redis ${REDIS_URL ?? 'none'}  profile ${PROFILE_NAME}  rate limit ${RATE} burst ${BURST}`,
   );
 }
 

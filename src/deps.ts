@@ -136,7 +136,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     orders,
     placer: new OrderPlacer(db.pool, config),
     payments,
-    credit: new CreditRepository(db.pool, config.CREDIT_BATCH),
+    credit: new CreditRepository(db.pool, config.CREDIT_BATCH, (size) => metrics.creditBatch.observe(size)),
     processors,
     telegramLinks: new TelegramLinkRepository(db.pool),
     jwtSecret: jwtSecret(config, log),

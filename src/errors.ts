@@ -73,6 +73,25 @@ export const ERRORS = {
       detail: `the request body exceeds ${limit} bytes`,
       errors: [{ field: 'body', message: `must be at most ${limit} bytes` }],
     }),
+  /** What Node's HTTP parser or the router refuse before a route runs (edge-errors.ts). */
+  badRequestLine: (status: 400 | 408 | 414 | 431, field: string, detail: string) =>
+    new AppError({
+      code: {
+        400: 'malformed_request',
+        408: 'request_timeout',
+        414: 'uri_too_long',
+        431: 'headers_too_large',
+      }[status],
+      status,
+      title: {
+        400: 'Malformed request',
+        408: 'Request timeout',
+        414: 'URI too long',
+        431: 'Headers too large',
+      }[status],
+      detail,
+      errors: [{ field, message: detail }],
+    }),
   routeNotFound: (method: string, url: string) =>
     new AppError({
       code: 'route_not_found',

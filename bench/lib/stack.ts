@@ -50,6 +50,8 @@ export function startStack(opts: {
   apiBasePort: number;
   instances: number;
   rate?: string;
+  /** A compose profile's shape (`stack:up --profile`). */
+  profile?: string;
 }): BenchStack {
   const stateDir = mkdtempSync(join(tmpdir(), 'armazem-bench-stack-'));
   const env = {
@@ -65,7 +67,15 @@ export function startStack(opts: {
     STACK_RATE_BURST: opts.rate ? '20' : '1000000',
   };
   const stack = (cmd: string) =>
-    spawnSync(process.execPath, ['scripts/stack.ts', cmd], { cwd: ROOT, env, encoding: 'utf8' });
+    spawnSync(
+      process.execPath,
+      ['scripts/stack.ts', cmd, ...(opts.profile ? ['--profile', opts.profile] : [])],
+      {
+        cwd: ROOT,
+        env,
+        encoding: 'utf8',
+      },
+    );
   let stopped = false;
   // Idempotent, synchronous: also run on exit and on SIGINT/SIGTERM, so no bench leaves a stack behind.
   const down = () => {

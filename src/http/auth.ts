@@ -10,6 +10,13 @@ export interface Principal {
   role: Role;
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Whether the account may still act: an erased one may not, whatever tokens it holds. */
+    isActiveAccount(customerId: number): Promise<boolean>;
+  }
+}
+
 declare module '@fastify/jwt' {
   interface FastifyJWT {
     payload: { sub: string; role: Role };
@@ -20,8 +27,13 @@ declare module '@fastify/jwt' {
 /** Access tokens: short-lived HS256 JWTs carrying the customer id and role. */
 export async function registerAuth(
   app: FastifyInstance,
-  opts: { secret: string; accessTtlSeconds: number },
+  opts: {
+    secret: string;
+    accessTtlSeconds: number;
+    isActiveAccount: (customerId: number) => Promise<boolean>;
+  },
 ): Promise<void> {
+  app.decorate('isActiveAccount', opts.isActiveAccount);
   await app.register(fastifyJwt, {
     secret: opts.secret,
     sign: { algorithm: 'HS256', expiresIn: opts.accessTtlSeconds }, // seconds
@@ -47,6 +59,10 @@ export async function authenticate(request: FastifyRequest): Promise<void> {
   const { customerId, role } = request.user;
   if (!Number.isSafeInteger(customerId) || customerId < 1 || (role !== 'customer' && role !== 'admin')) {
     throw ERRORS.unauthenticated('invalid_token', 'the access token is malformed, tampered with or not ours');
+  }
+  // Tokens are not revoked one by one, but an erased account's stop at once, on every instance.
+  if (!(await request.server.isActiveAccount(customerId))) {
+    throw ERRORS.unauthenticated('invalid_token', 'this account no longer exists');
   }
 }
 

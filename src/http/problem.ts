@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERRORS, type FieldError } from '../errors.ts';
 import { isDatabaseUnavailable } from '../platform/database.ts';
+import { drainBody } from './edge-errors.ts';
 
 /**
  * Renders every error as RFC 9457 problem+json with a stable `code` and the
@@ -18,8 +19,14 @@ export function registerProblemHandlers(app: FastifyInstance): void {
  * (the Rinha contract answers 422 where armazem answers 400).
  */
 export function problemHandler(adjust: (problem: AppError) => AppError = (p) => p) {
-  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+  return async (err: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const problem = adjust(toAppError(err));
+    // A body refused unread (too large, or its parser failed): read the rest first, so the
+    // client is not reset while still sending and reads this answer; then keep the connection.
+    if (reply.getHeader('connection') === 'close' && !request.raw.complete) {
+      if (await drainBody(request)) reply.removeHeader('connection');
+    } else if (reply.getHeader('connection') === 'close' && problem.status < 500)
+      reply.removeHeader('connection');
     if (problem.status >= 500) {
       request.log.error({ err: problem.cause ?? err, code: problem.code }, problem.message);
     } else {
@@ -39,7 +46,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
       title: problem.title,
       status: problem.status,
       detail: problem.message,
-      instance: request.url.split('?')[0],
+      // The path, cut short: a refused request may carry a very long one.
+      instance: (request.url.split('?')[0] ?? '').slice(0, 512),
       code: problem.code,
       requestId: request.id,
       ...problem.extensions,

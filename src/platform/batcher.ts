@@ -10,12 +10,18 @@
 export class Batcher<I, O> {
   private readonly run: (items: I[]) => Promise<O[]>;
   private readonly maxBatch: number;
+  private readonly onBatch: (size: number) => void;
   private queue: Array<{ item: I; resolve: (o: O) => void; reject: (e: unknown) => void }> = [];
   private inFlight = false;
 
-  constructor(run: (items: I[]) => Promise<O[]>, maxBatch: number) {
+  constructor(
+    run: (items: I[]) => Promise<O[]>,
+    maxBatch: number,
+    onBatch: (size: number) => void = () => {},
+  ) {
     this.run = run;
     this.maxBatch = maxBatch;
+    this.onBatch = onBatch;
   }
 
   submit(item: I): Promise<O> {
@@ -34,6 +40,7 @@ export class Batcher<I, O> {
     this.inFlight = true;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
+      this.onBatch(batch.length);
       try {
         const results = await this.run(batch.map((b) => b.item));
         if (results.length !== batch.length)

@@ -129,6 +129,9 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   );
 }
 
+/** PostgreSQL's numeric_value_out_of_range: a sum past what its column holds (an order's total, a stock). */
+export const isOutOfRange = (err: unknown): boolean => (err as { code?: string }).code === '22003';
+
 /** Runs `fn` in a transaction on one pooled connection: COMMIT if it returns, ROLLBACK if it throws. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
   const tx = await pool.connect();

@@ -39,16 +39,57 @@ export abstract class WakeLoop {
   async start(): Promise<void> {
     this.running = true;
     await this.onStart();
-    if (this.listen) {
-      // A dedicated connection: LISTEN holds it for the loop's life.
-      this.listener = await this.db.connect();
-      this.listener.on('notification', () => {
+    if (this.listen) await this.connectListener();
+    this.loop = this.run();
+  }
+
+  /** False while the LISTEN connection is down (the loop still polls every idleMs meanwhile). */
+  get listening(): boolean {
+    return !this.listen || this.listener !== null;
+  }
+
+  /**
+   * A dedicated connection: LISTEN holds it for the loop's life. When the
+   * server drops it (a restart, pg_terminate_backend), it is replaced with
+   * backoff; the process keeps running and polling.
+   */
+  private async connectListener(attempt = 0): Promise<void> {
+    if (!this.running) return;
+    let client: pg.PoolClient | null = null;
+    try {
+      client = await this.db.connect();
+      const c = client;
+      c.on('notification', () => {
         this.notified = true;
         this.wake?.();
       });
-      await this.listener.query(`LISTEN ${this.channel}`);
+      c.on('error', (err) => {
+        if (this.listener !== c) return;
+        this.listener = null;
+        c.release(err);
+        this.log.warn(
+          { err: { message: err.message }, channel: this.channel },
+          'LISTEN connection lost; reconnecting',
+        );
+        void this.connectListener();
+      });
+      await c.query(`LISTEN ${this.channel}`);
+      this.listener = c;
+      if (attempt > 0) this.log.info({ channel: this.channel }, 'LISTEN connection back');
+      // Work may have arrived while nobody listened.
+      this.notified = true;
+      this.wake?.();
+    } catch (err) {
+      client?.release(err as Error);
+      const delay = Math.min(5000, 100 * 2 ** attempt);
+      if (attempt === 0 || delay === 5000)
+        this.log.warn(
+          { err: { message: (err as Error).message }, channel: this.channel, retryInMs: delay },
+          'cannot LISTEN; retrying',
+        );
+      await new Promise((r) => setTimeout(r, delay).unref());
+      return this.connectListener(attempt + 1);
     }
-    this.loop = this.run();
   }
 
   async stop(): Promise<void> {
@@ -56,9 +97,11 @@ export abstract class WakeLoop {
     this.wake?.();
     await this.loop;
     await this.onStop();
-    if (this.listener) {
-      await this.listener.query('UNLISTEN *').catch(() => {});
-      this.listener.release();
+    const listener = this.listener;
+    this.listener = null;
+    if (listener) {
+      await listener.query('UNLISTEN *').catch(() => {});
+      listener.release();
     }
   }
 

@@ -94,6 +94,15 @@ describe('store credit under concurrency, two instances', () => {
     expect(balance).toBe(-accepted.length * 700);
     expect(Math.min(...(await balances(c.id)))).toBeGreaterThanOrEqual(-limit);
     await expectCreditConsistent(one);
+    // Group commit: the instances applied these in fewer statements than requests.
+    let statements = 0;
+    for (const t of [one, two]) {
+      const metric = await t.deps.metrics.registry.getSingleMetric('credit_batch_size')?.get();
+      const values = (metric?.values ?? []) as Array<{ metricName?: string; value: number }>;
+      statements += values.find((v) => v.metricName === 'credit_batch_size_count')?.value ?? 0;
+    }
+    expect(statements).toBeGreaterThan(0);
+    expect(statements).toBeLessThan(300);
   });
 
   it('when 300 credits and debits of different sizes race, then balance = Σ accepted credits − Σ accepted debits ≥ −limit at every step', async () => {

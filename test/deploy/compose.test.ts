@@ -65,9 +65,10 @@ describe('docker-compose.yml', () => {
   it.each([
     ['store', 1.0, 2048],
     ['payments', 1.5, 350],
+    ['credit', 1.5, 550],
   ])('keeps the %s profile within %s CPU and %s MB', (profile, cpuBudget, memoryBudget) => {
     const members = inProfile(profile);
-    expect(members.length).toBeGreaterThanOrEqual(5);
+    expect(members.length).toBeGreaterThanOrEqual(profile === 'credit' ? 4 : 5);
     const cpus = members.reduce((n, [, s]) => n + Number(s.deploy?.resources?.limits?.cpus), 0);
     const memory = members.reduce((n, [, s]) => n + megabytes(s.deploy?.resources?.limits?.memory ?? '0'), 0);
     expect(Math.round(cpus * 100) / 100).toBeLessThanOrEqual(cpuBudget);
@@ -114,6 +115,30 @@ describe('docker-compose.yml', () => {
       }
     },
   );
+
+  it('credit: nginx on 9999 → 2 api instances with the contest routes → PostgreSQL 17 only, started in health order', () => {
+    const members = inProfile('credit');
+    const [[nginxName, nginx] = []] = members.filter(([, s]) => s.image?.startsWith('nginx'));
+    const apis = members.filter(([, s]) => s.build === '.' && s.command === undefined);
+    const [[pgName, postgres] = []] = members.filter(([, s]) => s.image?.startsWith('postgres:17'));
+    expect(nginxName && postgres).toBeTruthy();
+    expect(members.filter(([, s]) => s.image?.startsWith('redis'))).toEqual([]);
+    expect((nginx as unknown as { ports: string[] }).ports).toContain('9999:9999');
+    expect(apis).toHaveLength(2);
+    for (const [name, api] of apis) {
+      expect(api.environment?.CREDIT_CONTEST_ROUTES).toBe('true');
+      expect(api.environment?.REDIS_URL).toBe('');
+      expect(api.environment?.DATABASE_URL).toContain(`@${pgName}:5432/`);
+      expect(api.depends_on?.[pgName as string]?.condition).toBe('service_healthy');
+      expect(nginx?.depends_on?.[name]?.condition).toBe('service_healthy');
+      expect(nginx?.environment?.ARMAZEM_UPSTREAMS).toContain(`server ${name}:3000`);
+    }
+  });
+
+  it('gives every instance the signing secret production requires', () => {
+    for (const [name, s] of services.filter(([, s]) => s.build === '.' && s.command === undefined))
+      expect(s.environment?.JWT_SECRET, name).toMatch(/^\$\{JWT_SECRET:\?/);
+  });
 
   it('keeps the databases on an internal network', () => {
     expect(compose.networks.backend?.internal).toBe(true);

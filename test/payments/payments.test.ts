@@ -39,7 +39,8 @@ const configure = (name: 'default' | 'fallback', what: 'delay' | 'failure', valu
 const processorSummary = (name: 'default' | 'fallback') => processors.summary(name);
 const pay = (correlationId: string, amount: number | string = 19.9) =>
   t.app.inject({ method: 'POST', url: '/payments', ...json({ correlationId, amount }) });
-const status = async (id: string) => (await t.app.inject({ method: 'GET', url: `/payments/${id}` })).json();
+/** A payment as an admin sees it (an order's payment is not public). */
+const status = async (id: string) => (await t.asAdmin({ method: 'GET', url: `/payments/${id}` })).json();
 const ourSummary = async (query = '') =>
   (await t.app.inject({ method: 'GET', url: `/payments-summary${query}` })).json();
 
@@ -242,6 +243,12 @@ describe('orders pay through the engine', () => {
       (await t.app.inject({ method: 'POST', url: `/orders/${order.id}/pay`, headers: other.auth }))
         .statusCode,
     ).toBe(404);
+    // The order's payment is its owner's to see: not another customer's, not an anonymous caller's.
+    const look = (headers: Record<string, string>) =>
+      t.app.inject({ method: 'GET', url: `/payments/${pay.json().correlationId}`, headers });
+    expect((await look(buyer.auth)).statusCode).toBe(200);
+    expect((await look(other.auth)).statusCode).toBe(404);
+    expect((await look({})).statusCode).toBe(404);
   });
 
   it('while an order is being paid it cannot be cancelled', async () => {

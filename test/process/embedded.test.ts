@@ -26,6 +26,7 @@ async function startEmbedded(port: number) {
 }
 
 describe('npm start with no DATABASE_URL (embedded PGlite, in-process cache)', () => {
+  // PGlite (PostgreSQL in WebAssembly) starts and migrates twice here: slow on a busy 2-core machine.
   it('serves the whole API, keeps data on disk across restarts, refuses a second process on the same data, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const first = await startEmbedded(port);
@@ -88,7 +89,7 @@ describe('npm start with no DATABASE_URL (embedded PGlite, in-process cache)', (
     expect(((await again.json()) as { name: string }).name).toBe('Limão');
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
-  });
+  }, 120_000);
 });
 
 describe('configuration', () => {

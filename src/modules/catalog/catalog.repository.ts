@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { isOutOfRange } from '../../platform/database.ts';
 import type { Product } from './catalog.schemas.ts';
 
 interface ProductRow {
@@ -34,6 +35,8 @@ export interface ListFilter {
 }
 
 export const PRODUCT_IN_USE = 'product_in_use' as const;
+/** The new stock plus the units orders hold would not fit the stock columns (integer). */
+export const STOCK_TOO_LARGE = 'stock_too_large' as const;
 
 const COLUMNS = 'id, name, description, price, stock, category, created_at, updated_at';
 
@@ -77,28 +80,35 @@ export class CatalogRepository {
   }
 
   /** PUT and PATCH alike: a null leaves the column as it is. */
-  async update(id: number, v: Partial<ProductValues>): Promise<Product | null> {
-    const { rows } = await this.db.query<ProductRow>({
-      name: 'catalog_update',
-      // An absolute stock edit counts as a restock (or write-off) of the
-      // difference, so the stock invariant keeps holding; it bumps the version
-      // the optimistic strategy checks.
-      text: `UPDATE products SET
+  async update(id: number, v: Partial<ProductValues>): Promise<Product | null | typeof STOCK_TOO_LARGE> {
+    const rows = await this.db
+      .query<ProductRow>({
+        name: 'catalog_update',
+        // An absolute stock edit counts as a restock (or write-off) of the
+        // difference, so the stock invariant keeps holding; it bumps the version
+        // the optimistic strategy checks.
+        text: `UPDATE products SET
                name = COALESCE($2, name), description = COALESCE($3, description), price = COALESCE($4, price),
                stock = COALESCE($5, stock), stock_received = stock_received + (COALESCE($5, stock) - stock),
                version = version + CASE WHEN $5::integer IS NULL THEN 0 ELSE 1 END,
                category = COALESCE($6, category), updated_at = now()
              WHERE id = $1 RETURNING ${COLUMNS}`,
-      values: [
-        id,
-        v.name ?? null,
-        v.description ?? null,
-        v.price ?? null,
-        v.stock ?? null,
-        v.category ?? null,
-      ],
-    });
-    return rows[0] ? toProduct(rows[0]) : null;
+        values: [
+          id,
+          v.name ?? null,
+          v.description ?? null,
+          v.price ?? null,
+          v.stock ?? null,
+          v.category ?? null,
+        ],
+      })
+      .catch((err: { code?: string }) => {
+        // received = stock + held must fit an integer too: the database refuses the sum.
+        if (isOutOfRange(err)) return STOCK_TOO_LARGE;
+        throw err;
+      });
+    if (rows === STOCK_TOO_LARGE) return STOCK_TOO_LARGE;
+    return rows.rows[0] ? toProduct(rows.rows[0]) : null;
   }
 
   /** false when there is no such product; PRODUCT_IN_USE when orders refer to it. */

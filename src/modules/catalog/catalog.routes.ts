@@ -1,13 +1,18 @@
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import type { AppInstance } from '../../app.ts';
-import { ERRORS } from '../../errors.ts';
+import { AppError, ERRORS } from '../../errors.ts';
 import { BEARER, requireAdmin } from '../../http/auth.ts';
 import { decodeCursor, toPage } from '../../http/cursor.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
 import { escapeLike } from '../../platform/sql.ts';
 import { type CatalogCache, canonicalListQuery } from './catalog.cache.ts';
-import { type CatalogRepository, PRODUCT_IN_USE, type ProductValues } from './catalog.repository.ts';
+import {
+  type CatalogRepository,
+  PRODUCT_IN_USE,
+  type ProductValues,
+  STOCK_TOO_LARGE,
+} from './catalog.repository.ts';
 import { IdParams, ListQuery, Product, ProductInput, ProductPage, ProductPatch } from './catalog.schemas.ts';
 import { parseMoney } from './price.ts';
 
@@ -37,6 +42,15 @@ function toValues(input: ProductPatch): Partial<ProductValues> {
 function toFullValues(input: ProductInput): ProductValues {
   return { description: '', ...toValues(input) } as ProductValues;
 }
+
+const stockTooLarge = () =>
+  new AppError({
+    code: 'stock_too_large',
+    status: 422,
+    title: 'Stock too large',
+    detail: 'this stock, with the units orders hold, would exceed 2147483647',
+    errors: [{ field: 'body.stock', message: 'with the units orders hold, would exceed 2147483647' }],
+  });
 
 export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDeps): void {
   app.get(
@@ -130,6 +144,7 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
       async (request) => {
         const product = await repository.update(request.params.id, toFullValues(request.body));
         if (!product) throw ERRORS.notFound('product', request.params.id);
+        if (product === STOCK_TOO_LARGE) throw stockTooLarge();
         await cache.invalidateProduct(product.id);
         return product;
       },
@@ -150,6 +165,7 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
       async (request) => {
         const product = await repository.update(request.params.id, toValues(request.body));
         if (!product) throw ERRORS.notFound('product', request.params.id);
+        if (product === STOCK_TOO_LARGE) throw stockTooLarge();
         await cache.invalidateProduct(product.id);
         return product;
       },

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { VISIBLE } from '../../http/text.ts';
 import { DECIMAL_PATTERN } from './price.ts';
 
 export const ProductId = Type.Integer({
@@ -7,7 +8,8 @@ export const ProductId = Type.Integer({
   description: 'Product id',
 });
 
-const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+/** At least one visible character: not only spaces, zero-width or other invisible code points. */
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: VISIBLE });
 const Description = Type.String({ maxLength: 5000 });
 const Price = Type.Union(
   [

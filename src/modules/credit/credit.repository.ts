@@ -127,9 +127,10 @@ export class CreditRepository {
   private readonly db: pg.Pool;
   private readonly batcher: Batcher<PostRequest, PostResult>;
 
-  constructor(db: pg.Pool, maxBatch: number) {
+  /** `onBatch` sees the size of each batch (a metric). */
+  constructor(db: pg.Pool, maxBatch: number, onBatch?: (size: number) => void) {
     this.db = db;
-    this.batcher = new Batcher((items) => this.postNow(this.db, items), maxBatch);
+    this.batcher = new Batcher((items) => this.postNow(this.db, items), maxBatch, onBatch);
   }
 
   /** Applies one transaction, batched with those that arrive meanwhile. */

@@ -5,6 +5,7 @@ import { assertOwnerOrAdmin, authenticate, BEARER, type Principal, requireAdmin 
 import { decodeCursor, toPage } from '../../http/cursor.ts';
 import { IdempotencyHeaders } from '../../http/idempotency.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
+import { assertRange } from '../../http/range.ts';
 import { CustomerId } from '../customers/customers.schemas.ts';
 import { centsFromInput, decimalFromCents } from './cents.ts';
 import { type CreditRepository, type PostResult, toAccount, toTransaction } from './credit.repository.ts';
@@ -64,8 +65,7 @@ export function creditRoutes(app: AppInstance, { credit }: CreditDeps): void {
   };
 
   const historyOf = async (customerId: number, q: Static<typeof CreditHistoryQuery>) => {
-    if (q.from && q.to && Date.parse(q.from) > Date.parse(q.to))
-      throw ERRORS.invalidField('query.from', 'must not be later than query.to');
+    assertRange(q.from, q.to);
     const rows = await credit.history({
       customerId,
       ...(q.from ? { from: q.from } : {}),

@@ -75,6 +75,16 @@ export class CustomerRepository {
     });
   }
 
+  /** False for an erased account, or one that does not exist. */
+  async isActive(id: number): Promise<boolean> {
+    const { rowCount } = await this.db.query({
+      name: 'customer_is_active',
+      text: 'SELECT 1 FROM customers WHERE id = $1 AND deleted_at IS NULL',
+      values: [id],
+    });
+    return rowCount === 1;
+  }
+
   /** Active accounts only: an erased account cannot log in. */
   async findActiveByEmail(email: string): Promise<CustomerWithSecret | null> {
     const { rows } = await this.db.query<CustomerRow>({

@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { VISIBLE } from '../../http/text.ts';
 
 export const Email = Type.String({
   format: 'email',
@@ -6,7 +7,8 @@ export const Email = Type.String({
   maxLength: 254,
   examples: ['ana@example.com'],
 });
-const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+/** At least one visible character: not only spaces, zero-width or other invisible code points. */
+const Name = Type.String({ minLength: 1, maxLength: 200, pattern: VISIBLE });
 /** Long enough to resist guessing; bounded so hashing cost stays bounded. */
 export const Password = Type.String({
   minLength: 10,

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { inTransaction } from '../../platform/database.ts';
+import { inTransaction, isOutOfRange } from '../../platform/database.ts';
 import type { Order, OrderStatus } from './orders.schemas.ts';
 import { applyStockDeltas, lockProducts, releaseStock } from './stock.ts';
 
@@ -71,7 +71,8 @@ export type ChangeResult =
   | { kind: 'not_reserved'; status: OrderStatus }
   | { kind: 'not_in_order'; productId: number }
   | { kind: 'empty' }
-  | { kind: 'out_of_stock'; productId: number; available: number };
+  | { kind: 'out_of_stock'; productId: number; available: number }
+  | { kind: 'total_too_large' };
 
 export type CancelResult =
   | { kind: 'cancelled'; order: Order }
@@ -149,6 +150,16 @@ export class OrderRepository {
 
   /** Sets quantities of items already in a reserved order (0 removes), taking or returning the difference in stock. */
   async changeQuantities(
+    id: number,
+    wanted: Array<{ productId: number; quantity: number }>,
+  ): Promise<ChangeResult> {
+    return this.changeInTransaction(id, wanted).catch((err) => {
+      if (isOutOfRange(err)) return { kind: 'total_too_large' as const };
+      throw err;
+    });
+  }
+
+  private changeInTransaction(
     id: number,
     wanted: Array<{ productId: number; quantity: number }>,
   ): Promise<ChangeResult> {

@@ -6,6 +6,7 @@ import { assertOwnerOrAdmin, authenticate, BEARER, type Principal, requireAdmin 
 import { decodeCursor, toPage } from '../../http/cursor.ts';
 import { IdempotencyHeaders } from '../../http/idempotency.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
+import { assertRange } from '../../http/range.ts';
 import type { Database } from '../../platform/database.ts';
 import { type CreditRepository, toTransaction } from '../credit/credit.repository.ts';
 import { insufficientCredit } from '../credit/credit.routes.ts';
@@ -15,6 +16,7 @@ import { Payment } from '../payments/payments.schemas.ts';
 import type { OrderRepository } from './orders.repository.ts';
 import {
   ChangeOrderInput,
+  MAX_QUANTITY,
   Order,
   OrderListQuery,
   OrderPage,
@@ -45,6 +47,29 @@ const outOfStock = (productId: number, available: number, field: string) =>
     detail: `product ${productId} has ${available} left`,
     errors: [{ field, message: `product ${productId}: only ${available} left` }],
   });
+
+const totalTooLarge = () =>
+  new AppError({
+    code: 'order_total_too_large',
+    status: 422,
+    title: 'Order total too large',
+    detail: 'the order’s total would exceed 999999999999.99',
+    errors: [{ field: 'body.items', message: 'the total of these items would exceed 999999999999.99' }],
+  });
+
+/** Lines of one product are merged: their sum must stay within one line's bound too. */
+function assertMergedQuantities(items: Array<{ productId: number; quantity: number }>): void {
+  const sums = new Map<number, number>();
+  for (const [i, item] of items.entries()) {
+    const sum = (sums.get(item.productId) ?? 0) + item.quantity;
+    sums.set(item.productId, sum);
+    if (sum > MAX_QUANTITY)
+      throw ERRORS.invalidField(
+        `body.items[${i}].quantity`,
+        `product ${item.productId} adds up to ${sum} units in this order; at most ${MAX_QUANTITY}`,
+      );
+  }
+}
 
 const notPayable = (status: string) =>
   ERRORS.conflict(
@@ -109,6 +134,7 @@ export function orderRoutes(app: AppInstance, { db, orders, placer, payments, cr
       },
       async (request, reply) => {
         const { items } = request.body;
+        assertMergedQuantities(items);
         const indexOf = (productId: number) => items.findIndex((i) => i.productId === productId);
         const key = request.headers['idempotency-key'];
         const result = await placer.place({
@@ -128,6 +154,8 @@ export function orderRoutes(app: AppInstance, { db, orders, placer, payments, cr
               `body.items[${indexOf(result.productId)}].productId`,
               `product ${result.productId} does not exist`,
             );
+          case 'total_too_large':
+            throw totalTooLarge();
           case 'contention':
             throw new AppError({
               code: 'concurrent_update',
@@ -176,6 +204,7 @@ export function orderRoutes(app: AppInstance, { db, orders, placer, payments, cr
       },
       async (request) => {
         const q = request.query;
+        assertRange(q.from, q.to);
         if (q.customerId !== undefined && request.user.role !== 'admin')
           throw ERRORS.forbidden('only admins filter by customer');
         const customerId = request.user.role === 'admin' ? q.customerId : request.user.customerId;
@@ -232,6 +261,8 @@ export function orderRoutes(app: AppInstance, { db, orders, placer, payments, cr
               result.available,
               `body.items[${indexOf(result.productId)}].quantity`,
             );
+          case 'total_too_large':
+            throw totalTooLarge();
         }
       },
     );

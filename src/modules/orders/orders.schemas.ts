@@ -1,7 +1,8 @@
 import { type Static, Type } from 'typebox';
 
 export const MAX_ORDER_ITEMS = 50;
-const Quantity = Type.Integer({ minimum: 1, maximum: 10_000 });
+export const MAX_QUANTITY = 10_000;
+const Quantity = Type.Integer({ minimum: 1, maximum: MAX_QUANTITY });
 const ProductRef = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 
 export const PlaceOrderInput = Type.Object(
@@ -24,7 +25,7 @@ export const ChangeOrderInput = Type.Object(
       Type.Object(
         {
           productId: ProductRef,
-          quantity: Type.Integer({ minimum: 0, maximum: 10_000, description: '0 removes the item' }),
+          quantity: Type.Integer({ minimum: 0, maximum: MAX_QUANTITY, description: '0 removes the item' }),
         },
         { additionalProperties: false },
       ),
@@ -69,7 +70,9 @@ export const OrderListQuery = Type.Object(
   {
     from: Type.Optional(Type.String({ format: 'date-time' })),
     to: Type.Optional(Type.String({ format: 'date-time' })),
-    customerId: Type.Optional(Type.Integer({ minimum: 1, description: 'Admins only' })),
+    customerId: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'Admins only' }),
+    ),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
     cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })),
   },

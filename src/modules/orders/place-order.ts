@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Config } from '../../config.ts';
-import { inTransaction } from '../../platform/database.ts';
+import { inTransaction, isOutOfRange } from '../../platform/database.ts';
 import type { Order } from './orders.schemas.ts';
 import { type Line, lockProducts, mergeLines } from './stock.ts';
 
@@ -13,7 +13,9 @@ export type PlaceResult =
   | { kind: 'replay'; orderId: number }
   | { kind: 'out_of_stock'; productId: number; available: number }
   | { kind: 'unknown_product'; productId: number }
-  | { kind: 'contention' };
+  | { kind: 'contention' }
+  /** Its total would not fit an order's total (numeric(14,2)); nothing was written. */
+  | { kind: 'total_too_large' };
 
 export interface PlaceOrder {
   customerId: number;
@@ -77,6 +79,7 @@ export class OrderPlacer {
       }
     } catch (err) {
       if (err instanceof Abort) return err.result;
+      if (isOutOfRange(err)) return { kind: 'total_too_large' };
       throw err;
     }
   }

@@ -2,20 +2,24 @@ import { Type } from 'typebox';
 import type { AppInstance } from '../../app.ts';
 import type { Config } from '../../config.ts';
 import { ERRORS } from '../../errors.ts';
+import { assertOwnerOrAdmin, authenticate } from '../../http/auth.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
+import { assertRange } from '../../http/range.ts';
 import { parseMoney } from '../catalog/price.ts';
+import type { OrderRepository } from '../orders/orders.repository.ts';
 import type { PaymentRepository } from './payments.repository.ts';
 import { Payment } from './payments.schemas.ts';
 
 export interface PaymentsDeps {
   config: Config;
   payments: PaymentRepository;
+  orders: OrderRepository;
 }
 
 const SummaryPart = Type.Object({ totalRequests: Type.Integer(), totalAmount: Type.Number() });
 
 /** The Rinha de Backend 2025 contract, plus a payment's status. No login: the test sends none. */
-export function paymentRoutes(app: AppInstance, { config, payments }: PaymentsDeps): void {
+export function paymentRoutes(app: AppInstance, { config, payments, orders }: PaymentsDeps): void {
   app.post(
     '/payments',
     {
@@ -66,7 +70,10 @@ export function paymentRoutes(app: AppInstance, { config, payments }: PaymentsDe
         response: { 200: Type.Object({ default: SummaryPart, fallback: SummaryPart }), ...ProblemResponses },
       },
     },
-    async (request) => payments.summary(request.query.from, request.query.to),
+    async (request) => {
+      assertRange(request.query.from, request.query.to);
+      return payments.summary(request.query.from, request.query.to);
+    },
   );
 
   app.get(
@@ -75,7 +82,7 @@ export function paymentRoutes(app: AppInstance, { config, payments }: PaymentsDe
       schema: {
         tags: ['payments'],
         summary:
-          'A payment: queued, processing (pinned to a processor), processed, or failed; and its attempts',
+          'A payment: queued, processing (pinned to a processor), processed, or failed; and its attempts. An order’s payment only to its owner or an admin (bearer token); the contest’s anonymous payments to anyone',
         params: Type.Object(
           { correlationId: Type.String({ format: 'uuid' }) },
           { additionalProperties: false },
@@ -84,8 +91,19 @@ export function paymentRoutes(app: AppInstance, { config, payments }: PaymentsDe
       },
     },
     async (request) => {
-      const found = await payments.find(request.params.correlationId.toLowerCase());
-      if (!found) throw ERRORS.notFound('payment', request.params.correlationId);
+      const id = request.params.correlationId;
+      const found = await payments.find(id.toLowerCase());
+      if (!found) throw ERRORS.notFound('payment', id);
+      // The contest's payments are anonymous; an order's payment is its owner's (or an admin's) to see.
+      if (found.orderId !== null) {
+        const owner = await orders.findById(found.orderId);
+        try {
+          await authenticate(request);
+        } catch {
+          throw ERRORS.notFound('payment', id);
+        }
+        assertOwnerOrAdmin(request.user, owner?.customerId ?? 0, 'payment', id);
+      }
       return found;
     },
   );
@@ -102,7 +120,7 @@ export function paymentRoutes(app: AppInstance, { config, payments }: PaymentsDe
     async (request) => {
       if (!config.PAYMENTS_PURGE_ENABLED) {
         try {
-          await request.jwtVerify();
+          await authenticate(request);
         } catch {
           throw ERRORS.forbidden('purging payments is off (PAYMENTS_PURGE_ENABLED) and this is not an admin');
         }

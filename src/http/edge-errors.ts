@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ERRORS } from '../errors.ts';
+import { sendProblem } from './problem.ts';
+
+/**
+ * Requests refused before a route runs still get a problem+json the client
+ * can read: by the router (a bad percent-encoding, an over-long path
+ * segment) and by Node's HTTP parser (headers or request line too large,
+ * garbage). Fastify's defaults answer in their own JSON or reset the socket.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const path = request.url.split('?')[0] ?? '/';
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    sendProblem(
+      request,
+      reply,
+      ERRORS.badRequestLine(414, 'path', 'a path segment is longer than 100 characters'),
+    );
+    return;
+  }
+  sendProblem(
+    request,
+    reply,
+    ERRORS.badRequestLine(
+      400,
+      'path',
+      `the path ${JSON.stringify(path.slice(0, 200))} is not valid (percent-encoding?)`,
+    ),
+  );
+}
+
+/** Node's parser refused the request: answer a problem, then close without resetting what the client still sends. */
+export function clientErrorHandler(error: ConnectionError, socket: Socket): void {
+  // Node's parser errors carry the bytes read so far (a Buffer, whatever Fastify's type says).
+  const err = error as unknown as { code?: string; rawPacket?: Buffer };
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const requestLineTooLong = err.code === 'HPE_HEADER_OVERFLOW' && !err.rawPacket?.includes('\r\n');
+  const problem =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? ERRORS.badRequestLine(408, 'body', 'the request did not arrive in time')
+      : requestLineTooLong
+        ? ERRORS.badRequestLine(414, 'path', 'the request line (path and query) is too long')
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? ERRORS.badRequestLine(431, 'header', 'the request line and headers exceed 16 KiB together')
+          : ERRORS.badRequestLine(400, 'request', 'the request is not valid HTTP/1.1');
+  const requestId = randomUUID();
+  const body = JSON.stringify({
+    type: `urn:armazem:problem:${problem.code}`,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.message,
+    instance: '',
+    code: problem.code,
+    requestId,
+    errors: problem.errors,
+  });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${problem.title}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  // Read and drop the rest (a reset could destroy the answer before the client reads it), then let go.
+  socket.on('data', () => {});
+  socket.on('error', () => {});
+  socket.end();
+  setTimeout(() => socket.destroy(), 5000).unref();
+}
+
+/** The most of an unread body that is read and dropped so the client can read a 413 instead of a reset. */
+const DRAIN_MAX_BYTES = 16 * 1024 * 1024;
+const DRAIN_MAX_MS = 10_000;
+
+/**
+ * Reads and drops what is left of a refused request's body. Returns true if
+ * it all arrived (the connection can stay open), false if it was too much.
+ */
+export function drainBody(request: FastifyRequest): Promise<boolean> {
+  const raw = request.raw;
+  if (raw.complete || raw.readableEnded) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let read = 0;
+    const finish = (complete: boolean) => {
+      clearTimeout(timer);
+      raw.removeListener('data', onData);
+      raw.removeListener('end', onEnd);
+      raw.removeListener('error', onEnd);
+      resolve(complete);
+    };
+    const onData = (chunk: Buffer) => {
+      read += chunk.length;
+      if (read > DRAIN_MAX_BYTES) finish(false);
+    };
+    const onEnd = () => finish(raw.complete);
+    const timer = setTimeout(() => finish(false), DRAIN_MAX_MS);
+    raw.on('data', onData);
+    raw.on('end', onEnd);
+    raw.on('error', onEnd);
+    raw.resume();
+  });
+}
