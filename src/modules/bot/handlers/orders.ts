@@ -107,6 +107,8 @@ export function orderActions(deps: BotDeps, cart: CartActions) {
           return cart.show(ctx, 'edit');
         case 'contention':
           return void (await ctx.answerCallbackQuery({ text: ctx.t('order-contention'), show_alert: true }));
+        case 'total_too_large':
+          return void (await ctx.answerCallbackQuery({ text: ctx.t('order-too-large'), show_alert: true }));
         default: {
           const order =
             result.kind === 'replay' ? ((await orders.findById(result.orderId)) as Order) : result.order;

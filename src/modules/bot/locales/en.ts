@@ -69,6 +69,7 @@ order-queued = Order #{ $id } received: the stock reservation is queued. Follow 
 order-out-of-stock = Only { $available } of { $name } in stock. Adjust your cart and try again.
 order-unknown-product = { $name } no longer exists and left your cart.
 order-contention = Many orders right now; please try again.
+order-too-large = This order's total is over the store's limit; split it into smaller orders.
 orders-empty = You have no orders yet.
 orders-title = Your orders
 order-title = Order #{ $id }

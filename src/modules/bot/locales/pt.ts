@@ -70,6 +70,7 @@ order-queued = Pedido #{ $id } recebido: a reserva do estoque está na fila. Aco
 order-out-of-stock = Só há { $available } de { $name } em estoque. Ajuste o carrinho e tente de novo.
 order-unknown-product = { $name } não existe mais e saiu do carrinho.
 order-contention = Muita procura neste momento; tente de novo.
+order-too-large = O total deste pedido passa do limite da loja; divida-o em pedidos menores.
 orders-empty = Você ainda não fez pedidos.
 orders-title = Seus pedidos
 order-title = Pedido #{ $id }
