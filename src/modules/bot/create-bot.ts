@@ -101,7 +101,8 @@ export function createBot(deps: BotDeps, options: BotOptions = {}): Bot<BotConte
 
   bot.catch(async ({ error, ctx }) => {
     log.error({ err: error, update: ctx.update.update_id }, 'bot update failed');
-    if (ctx.message) await ctx.reply(ctx.t('error')).catch(() => {});
+    // ctx.t is missing when the failure came before the locale was picked.
+    if (ctx.message && ctx.t) await ctx.reply(ctx.t('error')).catch(() => {});
   });
   return bot;
 }
