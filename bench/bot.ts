@@ -20,7 +20,8 @@
  * The armazem bot runs as `npm run bot` would (src/entrypoints/bot.ts) on a
  * scratch database of BENCH_PRODUCTS (200) products and the local Redis, its
  * flood limit raised out of the way (the limiter still counts every update
- * in Redis). Env also: BENCH_DATABASE_URL, REDIS_URL, BENCH_NODE_FLAGS.
+ * in memory, as the poller does). BENCH_BY_STEP=1 prints latencies per step.
+ * Env also: BENCH_DATABASE_URL, REDIS_URL, BENCH_NODE_FLAGS.
  */
 
 import type { ChildProcess } from 'node:child_process';
@@ -142,21 +143,25 @@ async function round(fake: FakeTelegram, child: ChildProcess, label: string): Pr
   // Ready once it polls.
   await fake.waitForCall((c) => c.method === 'getUpdates', 60_000);
   const latencies: number[] = [];
+  const byStep = new Map<string, number[]>();
   let errors = 0;
   let measuring = false;
   let running = true;
-  const pending = new Map<number, { update: Update; at: number; done: () => void }>();
+  const pending = new Map<number, { update: Update; at: number; step: string; done: () => void }>();
   const off = fake.onCall((call) => {
     if (!call.ok && call.method !== 'getUpdates') errors++;
     for (const [id, p] of pending) {
       if (!answers(call, p.update)) continue;
       pending.delete(id);
-      if (measuring) latencies.push(call.at - p.at);
+      if (measuring) {
+        latencies.push(call.at - p.at);
+        byStep.set(p.step, [...(byStep.get(p.step) ?? []), call.at - p.at]);
+      }
       p.done();
       return;
     }
   });
-  const send = (make: () => Update) =>
+  const send = (step: string, make: () => Update) =>
     new Promise<void>((resolve) => {
       const at = performance.now();
       const update = make();
@@ -168,6 +173,7 @@ async function round(fake: FakeTelegram, child: ChildProcess, label: string): Pr
       pending.set(update.update_id, {
         update,
         at,
+        step,
         done: () => {
           clearTimeout(timer);
           resolve();
@@ -180,15 +186,16 @@ async function round(fake: FakeTelegram, child: ChildProcess, label: string): Pr
     if (THINK_MS > 0) await sleep(Math.random() * THINK_MS);
     for (let i = 0; running; i = (i + 1) % SCENARIO.length) {
       const step = SCENARIO[i] as Step;
-      if (step.kind === 'text') await send(() => fake.sendText(u, step.text));
-      else if (step.kind === 'inline') await send(() => fake.inlineQuery(u, step.query));
+      if (step.kind === 'text') await send(step.text, () => fake.sendText(u, step.text));
+      else if (step.kind === 'inline') await send('inline', () => fake.inlineQuery(u, step.query));
       else {
         last = fake.lastBotMessage(u.id);
         const buttons = last?.reply_markup?.inline_keyboard.flat().filter((b) => b.callback_data) ?? [];
         const button =
           (step.pick === 'add' && buttons.find((b) => b.text.includes('Adicionar'))) || buttons[0];
         if (!last || !button?.callback_data) continue;
-        await send(() => fake.press(u, last as FakeMessage, button.callback_data as string));
+        const data = button.callback_data;
+        await send(`button ${data[0]}`, () => fake.press(u, last as FakeMessage, data));
       }
       // People do not tap in step: each pause is 0.5–1.5 × BENCH_THINK_MS.
       if (THINK_MS > 0) await sleep(THINK_MS * (0.5 + Math.random()));
@@ -219,6 +226,14 @@ async function round(fake: FakeTelegram, child: ChildProcess, label: string): Pr
   console.log(
     `  ${label.padEnd(9)} ${result.perSecond.toFixed(0).padStart(6)} updates/s  p50 ${result.p50.toFixed(2).padStart(7)} ms  p99 ${result.p99.toFixed(2).padStart(7)} ms  errors ${errors}  CPU ${cpu.toFixed(1)} s  peak RSS ${rss.toFixed(0)} MB`,
   );
+  if (process.env.BENCH_BY_STEP === '1') {
+    for (const [step, xs] of [...byStep].sort()) {
+      xs.sort((a, b) => a - b);
+      console.log(
+        `    ${step.padEnd(16)} n ${String(xs.length).padStart(5)}  p50 ${quantile(xs, 0.5).toFixed(2)} ms  p99 ${quantile(xs, 0.99).toFixed(2)} ms  max ${(xs.at(-1) ?? 0).toFixed(0)} ms`,
+      );
+    }
+  }
   return result;
 }
 
