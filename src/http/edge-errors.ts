@@ -36,7 +36,9 @@ export function clientErrorHandler(error: ConnectionError, socket: Socket): void
   // Node's parser errors carry the bytes read so far (a Buffer, whatever Fastify's type says).
   const err = error as unknown as { code?: string; rawPacket?: Buffer };
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const requestLineTooLong = err.code === 'HPE_HEADER_OVERFLOW' && !err.rawPacket?.includes('\r\n');
+  // Over the 16 KiB Node allows for the request line and headers together: blame the line when it takes most of it.
+  const lineEnd = err.rawPacket?.indexOf('\r\n') ?? -1;
+  const requestLineTooLong = err.code === 'HPE_HEADER_OVERFLOW' && (lineEnd === -1 || lineEnd > 8192);
   const problem =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? ERRORS.badRequestLine(408, 'body', 'the request did not arrive in time')

@@ -20,7 +20,11 @@ export function registerProblemHandlers(app: FastifyInstance): void {
  */
 export function problemHandler(adjust: (problem: AppError) => AppError = (p) => p) {
   return async (err: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const problem = adjust(toAppError(err));
+    const appError = toAppError(err);
+    // Fastify's message does not say the limit; the route's options do.
+    const problem = adjust(
+      appError.code === 'body_too_large' ? ERRORS.bodyTooLarge(request.routeOptions.bodyLimit) : appError,
+    );
     // A body refused unread (too large, or its parser failed): read the rest first, so the
     // client is not reset while still sending and reads this answer; then keep the connection.
     if (reply.getHeader('connection') === 'close' && !request.raw.complete) {

@@ -85,8 +85,21 @@ async function loadEmbedded() {
   }
 }
 
-/** An idle client whose server went away emits 'error' on the pool; it must not crash the process. */
+/**
+ * A client whose server went away emits 'error': on the pool while idle, on
+ * itself while checked out (a transaction in flight when the server
+ * restarts). Neither may crash the process; the query in flight has
+ * already failed, and the pool replaces the client.
+ */
 function watchPool(pool: pg.Pool, log: Logger): void {
+  pool.on('connect', (client) => {
+    client.on('error', (err) =>
+      log.warn(
+        { err: { message: err.message, code: (err as { code?: string }).code } },
+        'database connection lost',
+      ),
+    );
+  });
   pool.on('error', (err) =>
     log.warn(
       { err: { message: err.message, code: (err as { code?: string }).code } },

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { waitForHttp } from '../../scripts/lib/wait.ts';
@@ -13,6 +14,18 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as net.AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** Two consecutive free ports (a stack's instances listen on base, base + 1). */
+export async function portPair(): Promise<[number, number]> {
+  for (;;) {
+    const a = await freePort();
+    const free = await new Promise<boolean>((resolve) => {
+      const s = net.createServer().once('error', () => resolve(false));
+      s.listen(a + 1, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) return [a, a + 1];
+  }
 }
 
 export interface Started {
@@ -55,4 +68,14 @@ export async function waitServing(p: Started, url: string, timeoutMs = 30_000): 
     throw new Error(`exited with ${code} before serving ${url}:\n${p.stderr()}${p.stdout()}`);
   });
   await Promise.race([waitForHttp(url, timeoutMs), exited]);
+}
+
+/** The process runs (a zombie, exited but not yet reaped, does not count). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return readFileSync(`/proc/${pid}/status`, 'utf8').match(/^State:\s+(\S)/m)?.[1] !== 'Z';
+  } catch {
+    return false;
+  }
 }

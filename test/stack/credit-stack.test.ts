@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENTS, debit, validations } from '../../bench/lib/crebitos.ts';
 import { createTestDatabase, eventually, type TestDatabase } from '../helpers/env.ts';
-import { freePort, startProcess } from '../helpers/process.ts';
+import { freePort, portPair, startProcess } from '../helpers/process.ts';
 
 /**
  * `npm run stack:up -- --profile credit`: the Rinha de Backend 2024/Q1 shape
@@ -36,7 +36,7 @@ async function sql<T extends pg.QueryResultRow>(text: string): Promise<T[]> {
 beforeAll(async () => {
   db = await createTestDatabase();
   const nginxPort = await freePort();
-  const apiBase = await freePort();
+  const [apiBase] = await portPair();
   stackEnv = {
     STACK_DIR: stateDir,
     STACK_PORT: String(nginxPort),

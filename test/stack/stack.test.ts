@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, eventually, realServers, type TestDatabase } from '../helpers/env.ts';
-import { freePort, startProcess } from '../helpers/process.ts';
+import { alive, freePort, portPair, startProcess } from '../helpers/process.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 /**
@@ -22,17 +21,6 @@ let processorPorts: [number, number];
 let stackEnv: Record<string, string>;
 let admin: { authorization: string };
 
-async function portPair(): Promise<[number, number]> {
-  for (;;) {
-    const a = await freePort();
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer().once('error', () => resolve(false));
-      s.listen(a + 1, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return [a, a + 1];
-  }
-}
-
 async function stack(command: string): Promise<{ code: number | null; out: string }> {
   const p = startProcess('scripts/stack.ts', { ...stackEnv }, [command]);
   const code = await p.exited;
@@ -41,14 +29,6 @@ async function stack(command: string): Promise<{ code: number | null; out: strin
 
 const pidOf = (name: string) =>
   Number(readFileSync(join(stateDir, name === 'nginx' ? 'nginx.pid' : `pids/${name}.pid`), 'utf8'));
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return readFileSync(`/proc/${pid}/status`, 'utf8').match(/^State:\s+(\S)/m)?.[1] !== 'Z';
-  } catch {
-    return false;
-  }
-};
 const via = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${nginxPort}${path}`, init);
 const jsonBody = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
   method: 'POST',
