@@ -183,6 +183,21 @@ describe('the bot process against the fake Bot API', () => {
     expect(performance.now() - started).toBeLessThan(5000);
   });
 
+  it('when TELEGRAM_WEBHOOK_URL is set, then the bot role registers the webhook with its secret and exits 0', async () => {
+    const p = startProcess(`${ROOT}src/entrypoints/bot.ts`, {
+      ...env,
+      BOT_METRICS_PORT: '0',
+      TELEGRAM_WEBHOOK_URL: 'https://loja.example/telegram/webhook',
+      TELEGRAM_WEBHOOK_SECRET: 'webhook-secret-for-tests_0123456789',
+    });
+    expect(await p.exited).toBe(0);
+    expect(fake.webhook).toMatchObject({
+      url: 'https://loja.example/telegram/webhook',
+      secret_token: 'webhook-secret-for-tests_0123456789',
+    });
+    fake.webhook = null;
+  });
+
   it('when TELEGRAM_BOT_TOKEN is missing, then the bot role refuses to start and names it', async () => {
     const { TELEGRAM_BOT_TOKEN: _, ...rest } = env;
     const p = startProcess(`${ROOT}src/entrypoints/bot.ts`, rest);
