@@ -25,7 +25,7 @@ const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 32);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const STRATEGIES = (process.env.BENCH_STRATEGIES ?? 'atomic,pessimistic,optimistic,queued,hybrid')
+const STRATEGIES = (process.env.BENCH_STRATEGIES ?? 'atomic,pessimistic,optimistic,queued,hybrid,batched')
   .split(',')
   .filter(Boolean);
 const SIEGE = process.env.BENCH_SIEGE !== '0';

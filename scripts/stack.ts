@@ -4,7 +4,7 @@
  * against DATABASE_URL / REDIS_URL. Everything it starts is recorded in pid
  * files under STACK_DIR, and `down` stops exactly those processes.
  *
- *   node scripts/stack.ts up | down | status | populate | cache-demo | clean  [--profile store|credit]
+ *   node scripts/stack.ts up | down | status | populate | cache-demo | clean  [--profile store|payments|credit]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,9 +21,11 @@ const env = process.env;
 
 /**
  * `--profile <name>`: the shape of a compose profile. `store` (the default)
- * is the whole store; `credit` is the Rinha de Backend 2024/Q1 shape — nginx
- * and two instances on PostgreSQL only, the contest routes on, its five
- * clients created at start when missing.
+ * is the whole store; `payments` is the Rinha de Backend 2025 shape — two
+ * instances that also run the payment worker, small heaps, purge allowed;
+ * `credit` is the Rinha de Backend 2024/Q1 shape — nginx and two instances
+ * on PostgreSQL only, the contest routes on, its five clients created at
+ * start when missing.
  */
 const PROFILES = {
   store: {
@@ -32,6 +34,17 @@ const PROFILES = {
     redis: true,
     nodeFlags: '--max-semi-space-size=32',
     env: {} as Record<string, string>,
+  },
+  // As docker-compose.yml's payments profile runs it: the payment worker inside each instance, small heaps.
+  payments: {
+    workers: 0,
+    processors: true,
+    redis: true,
+    nodeFlags: '--max-semi-space-size=4 --max-old-space-size=56',
+    env: { WORKER_IN_PROCESS: 'true', DB_POOL_MAX: '5', PAYMENTS_PURGE_ENABLED: 'true' } as Record<
+      string,
+      string
+    >,
   },
   // As docker-compose.yml's credit profile runs it: the same heap flags and pool size.
   credit: {

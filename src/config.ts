@@ -67,9 +67,12 @@ const Env = Type.Object({
       Type.Literal('optimistic'),
       Type.Literal('queued'),
       Type.Literal('hybrid'),
+      Type.Literal('batched'),
     ],
     { default: 'atomic' },
   ),
+  /** batched: orders decided together per statement (and durable commit) at most. */
+  ORDER_SYNC_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
   /** hybrid: how long a reservation may wait for row locks before the order goes to the queue (202). */
   ORDER_SYNC_BUDGET_MS: Type.Integer({ minimum: 1, maximum: 10_000, default: 50 }),
   /** Reserved orders not paid within this are cancelled by the sweeper and their stock released. */

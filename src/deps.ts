@@ -134,7 +134,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     customers: new CustomerRepository(db.pool),
     refreshTokens: new RefreshTokenRepository(db.pool, config.REFRESH_TOKEN_TTL_SECONDS),
     orders,
-    placer: new OrderPlacer(db.pool, config),
+    placer: new OrderPlacer(db.pool, config, (size) => metrics.orderBatch.observe(size)),
     payments,
     credit: new CreditRepository(db.pool, config.CREDIT_BATCH, (size) => metrics.creditBatch.observe(size)),
     processors,

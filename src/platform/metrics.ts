@@ -34,6 +34,12 @@ export class Metrics {
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
     registers: [this.registry],
   });
+  readonly orderBatch = new Histogram({
+    name: 'order_batch_size',
+    help: 'Orders decided per database statement (ORDER_CONCURRENCY=batched)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

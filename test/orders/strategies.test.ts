@@ -10,7 +10,7 @@ import { createProduct, expectStockConsistent, orderCounts, stockOf } from '../h
  * The same guarantees in every strategy, through real parallel HTTP requests:
  * N buyers, M < N units, exactly M orders get stock; the invariant holds.
  */
-const STRATEGIES = ['atomic', 'pessimistic', 'optimistic', 'queued', 'hybrid'] as const;
+const STRATEGIES = ['atomic', 'pessimistic', 'optimistic', 'queued', 'hybrid', 'batched'] as const;
 
 describe.each(STRATEGIES)('ORDER_CONCURRENCY=%s', (strategy) => {
   // hybrid with a tiny budget, so contention actually sends some orders to the queue.

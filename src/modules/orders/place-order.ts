@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Config } from '../../config.ts';
+import { Batcher } from '../../platform/batcher.ts';
 import { inTransaction, isOutOfRange } from '../../platform/database.ts';
 import type { Order } from './orders.schemas.ts';
 import { type Line, lockProducts, mergeLines } from './stock.ts';
@@ -45,10 +46,13 @@ const abort = (r: PlaceResult): never => {
 export class OrderPlacer {
   private readonly db: pg.Pool;
   private readonly config: Config;
+  private readonly batcher: Batcher<PlaceOrder & { lines: Line[] }, PlaceResult>;
 
-  constructor(db: pg.Pool, config: Config) {
+  /** `onBatch` sees the size of each batched group (a metric). */
+  constructor(db: pg.Pool, config: Config, onBatch?: (size: number) => void) {
     this.db = db;
     this.config = config;
+    this.batcher = new Batcher((orders) => this.placeBatch(orders), config.ORDER_SYNC_BATCH, onBatch);
   }
 
   async place(input: PlaceOrder, strategy: Strategy = this.config.ORDER_CONCURRENCY): Promise<PlaceResult> {
@@ -74,6 +78,8 @@ export class OrderPlacer {
           return await this.enqueue(order);
         case 'hybrid':
           return await this.placeHybrid(order);
+        case 'batched':
+          return await this.batcher.submit(order);
         default:
           throw new Error(`unknown strategy ${String(strategy satisfies never)}`);
       }
@@ -82,6 +88,64 @@ export class OrderPlacer {
       if (isOutOfRange(err)) return { kind: 'total_too_large' };
       throw err;
     }
+  }
+
+  /**
+   * batched: the orders that arrived while the previous group was at the
+   * database, decided together by order_place_batch() (see its migration):
+   * one statement, one durable commit, an answer for each.
+   */
+  private async placeBatch(orders: Array<PlaceOrder & { lines: Line[] }>): Promise<PlaceResult[]> {
+    const lineOf = orders.flatMap((o, i) => o.lines.map((l) => ({ order: i + 1, ...l })));
+    const { rows } = await this.db.query<{
+      outcome: 'reserved' | 'replay' | 'out_of_stock' | 'unknown_product' | 'total_too_large';
+      order_id: string | null;
+      total: string | null;
+      created_at: Date | null;
+      reserved_at: Date | null;
+      expires_at: Date | null;
+      product_id: string | null;
+      available: number | null;
+      unit_prices: string[] | null;
+    }>({
+      name: 'order_place_batch',
+      text: `SELECT outcome, order_id, total::text AS total, created_at, reserved_at, expires_at, product_id, available,
+                    unit_prices::text[] AS unit_prices
+             FROM order_place_batch($1::bigint[], $2::text[], $3::integer[], $4::bigint[], $5::integer[], $6) ORDER BY idx`,
+      values: [
+        orders.map((o) => o.customerId),
+        orders.map((o) => o.idempotencyKey ?? null),
+        lineOf.map((l) => l.order),
+        lineOf.map((l) => l.productId),
+        lineOf.map((l) => l.quantity),
+        this.config.ORDER_RESERVATION_TTL,
+      ],
+    });
+    return rows.map((r, i): PlaceResult => {
+      const order = orders[i] as PlaceOrder & { lines: Line[] };
+      switch (r.outcome) {
+        case 'reserved': {
+          const prices = new Map(order.lines.map((l, j) => [l.productId, r.unit_prices?.[j] as string]));
+          const row = {
+            id: r.order_id as string,
+            total: r.total as string,
+            created_at: r.created_at as Date,
+            updated_at: r.created_at as Date,
+            reserved_at: r.reserved_at,
+            expires_at: r.expires_at,
+          };
+          return { kind: 'reserved', order: toOrder(row, order, prices, 'reserved') };
+        }
+        case 'replay':
+          return { kind: 'replay', orderId: Number(r.order_id) };
+        case 'out_of_stock':
+          return { kind: 'out_of_stock', productId: Number(r.product_id), available: r.available as number };
+        case 'unknown_product':
+          return { kind: 'unknown_product', productId: Number(r.product_id) };
+        default:
+          return { kind: 'total_too_large' };
+      }
+    });
   }
 
   /** Locks nothing up front: one conditional UPDATE per product, in id order. */
