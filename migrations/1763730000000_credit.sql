@@ -83,21 +83,23 @@ CREATE FUNCTION credit_post(
   created_at     timestamptz
 ) LANGUAGE plpgsql AS $$
 DECLARE
-  ids      bigint[];
-  bals     bigint[];
-  limits   bigint[];
-  changed  boolean[];
+  ids      bigint[] := '{}';
+  bals     bigint[] := '{}';
+  limits   bigint[] := '{}';
+  changed  boolean[] := '{}';
+  acct     record;
   pos      integer;
   next_bal bigint;
   prior    record;
   tx       record;
 BEGIN
-  SELECT array_agg(a.customer_id ORDER BY a.customer_id), array_agg(a.balance ORDER BY a.customer_id),
-         array_agg(a.credit_limit ORDER BY a.customer_id)
-    INTO ids, bals, limits
-    FROM (SELECT c.customer_id, c.balance, c.credit_limit FROM credit_accounts c
-          WHERE c.customer_id = ANY (p_account) ORDER BY c.customer_id FOR UPDATE) a;
-  changed := array_fill(false, ARRAY[coalesce(array_length(ids, 1), 0)]);
+  FOR acct IN SELECT c.customer_id, c.balance, c.credit_limit FROM credit_accounts c
+              WHERE c.customer_id = ANY (p_account) ORDER BY c.customer_id FOR UPDATE LOOP
+    ids := ids || acct.customer_id;
+    bals := bals || acct.balance;
+    limits := limits || acct.credit_limit;
+    changed := changed || false;
+  END LOOP;
 
   FOR i IN 1 .. coalesce(array_length(p_account, 1), 0) LOOP
     idx := i;
@@ -139,9 +141,11 @@ BEGIN
     RETURN NEXT;
   END LOOP;
 
-  UPDATE credit_accounts c SET balance = w.balance, updated_at = now()
-    FROM unnest(ids, bals, changed) AS w(customer_id, balance, changed)
-    WHERE c.customer_id = w.customer_id AND w.changed;
+  -- Each account written once, by primary key.
+  FOR k IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
+    CONTINUE WHEN NOT changed[k];
+    UPDATE credit_accounts c SET balance = bals[k], updated_at = now() WHERE c.customer_id = ids[k];
+  END LOOP;
 END $$;
 
 -- Down Migration

@@ -14,6 +14,7 @@ import { OneLinePerRequest } from './http/request-log.ts';
 import { registerSecurityHeaders } from './http/security-headers.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
+import { linkCodeRoutes } from './modules/bot/link-code.routes.ts';
 import { catalogRoutes } from './modules/catalog/catalog.routes.ts';
 import { contestRoutes } from './modules/credit/contest.routes.ts';
 import { creditRoutes } from './modules/credit/credit.routes.ts';
@@ -89,6 +90,10 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
   paymentRoutes(app, deps);
   creditRoutes(app, deps);
   if (deps.config.CREDIT_CONTEST_ROUTES) contestRoutes(app, deps);
+  linkCodeRoutes(app, deps);
+  // Webhook mode: grammY is loaded only by instances that serve Telegram's updates.
+  if (deps.config.TELEGRAM_WEBHOOK_URL)
+    await (await import('./modules/bot/webhook.route.ts')).telegramWebhookRoute(app, deps);
   return app;
 }
 

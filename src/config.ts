@@ -145,6 +145,37 @@ const Env = Type.Object({
   /** How long the batch span processor waits before sending (ms). */
   OTEL_BSP_SCHEDULE_DELAY: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
 
+  /** The bot role (`npm run bot`): required there, unused elsewhere unless the webhook is configured. */
+  TELEGRAM_BOT_TOKEN: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$' })),
+  /** Where the Bot API lives (tests point it at their fake); no trailing slash. */
+  TELEGRAM_API_ROOT: Type.String({
+    default: 'https://api.telegram.org',
+    pattern: '^https?://[^\\s/]+(/[^\\s]*[^\\s/])?$',
+  }),
+  /** Webhook mode: the public URL Telegram posts updates to (the API's POST /telegram/webhook); unset: long polling. */
+  TELEGRAM_WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https://[^\\s]+$' })),
+  /** Telegram sends it back in X-Telegram-Bot-Api-Secret-Token; required with TELEGRAM_WEBHOOK_URL. */
+  TELEGRAM_WEBHOOK_SECRET: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{16,256}$' })),
+  /** The bot's @username, for the deep link POST /telegram/link-code returns. */
+  TELEGRAM_BOT_USERNAME: Type.Optional(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{3,31}$' })),
+  /** A link code from POST /telegram/link-code works once, within this many seconds. */
+  TELEGRAM_LINK_CODE_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86_400, default: 600 }),
+  /** Per-user flood limit: updates per window; the rest are dropped (the first one over is told). */
+  BOT_FLOOD_LIMIT: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 12 }),
+  BOT_FLOOD_WINDOW_MS: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 6000 }),
+  /** Updates the runner handles at once (each chat still in order). */
+  BOT_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
+  /** The bot role serves GET /health and /metrics on this port (0: off). */
+  BOT_METRICS_PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+  /** How the bot names the store in its greeting. */
+  STORE_NAME: Type.String({ default: 'armazem', minLength: 1, maxLength: 64 }),
+  /** The store's links, shown by /site and /social as buttons: public http(s) URLs only. */
+  STORE_SITE_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  /** Comma-separated `Name=https://…` pairs, e.g. `Instagram=https://instagram.com/loja`. */
+  STORE_SOCIAL_LINKS: Type.Optional(
+    Type.String({ pattern: '^[^=,]{1,40}=https?://[^,\\s]+(,[^=,]{1,40}=https?://[^,\\s]+)*$' }),
+  ),
+
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
   /** On SIGTERM, answer /readyz 503 for this long while still serving, so balancers stop sending first. */
@@ -192,8 +223,51 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((parsed.ADMIN_EMAIL === undefined) !== (parsed.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError('invalid configuration:\n  ADMIN_EMAIL and ADMIN_PASSWORD: set both or neither');
   }
+  if (parsed.TELEGRAM_WEBHOOK_URL && !parsed.TELEGRAM_WEBHOOK_SECRET) {
+    throw new ConfigError(
+      'invalid configuration:\n  TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL',
+    );
+  }
+  const links = [
+    ['STORE_SITE_URL', parsed.STORE_SITE_URL],
+    ...(parsed.STORE_SOCIAL_LINKS ?? '')
+      .split(',')
+      .map((pair) => ['STORE_SOCIAL_LINKS', pair.split('=').slice(1).join('=')]),
+  ].filter(([, url]) => url) as Array<[string, string]>;
+  for (const [name, url] of links) {
+    if (!isPublicUrl(url))
+      throw new ConfigError(
+        `invalid configuration:\n  ${name}: ${url} is not a public http(s) URL (Telegram refuses the others in buttons)`,
+      );
+  }
   return Object.freeze({
     ...parsed,
     INSTANCE_ID: parsed.INSTANCE_ID ?? `${hostname()}:${parsed.PORT}`,
   });
+}
+
+/** What Telegram accepts in a URL button: http(s) to a public host name, not localhost or a private address. */
+export function isPublicUrl(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
+  const host = url.hostname;
+  if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local') || !host.includes('.'))
+    return false;
+  if (host.startsWith('[')) return false;
+  const v4 = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(host);
+  if (!v4) return true;
+  const [a, b] = [Number(v4[1]), Number(v4[2])];
+  return !(
+    a === 10 ||
+    a === 127 ||
+    a === 0 ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 169 && b === 254)
+  );
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
 import { RefreshTokenRepository } from './modules/auth/refresh-tokens.repository.ts';
+import { TelegramLinkRepository } from './modules/bot/telegram-links.repository.ts';
 import { CatalogCache } from './modules/catalog/catalog.cache.ts';
 import { CatalogRepository } from './modules/catalog/catalog.repository.ts';
 import { CreditRepository } from './modules/credit/credit.repository.ts';
@@ -35,6 +36,7 @@ export interface Deps {
   metrics: Metrics;
   /** Draining from the stop signal on: readiness fails while requests are still served. */
   lifecycle: Lifecycle;
+  telegramLinks: TelegramLinkRepository;
   /** Signs access tokens: JWT_SECRET, or in development a fallback (see jwtSecret). */
   jwtSecret: string;
   close(): Promise<void>;
@@ -146,6 +148,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     payments,
     credit: new CreditRepository(db.pool, config.CREDIT_BATCH, (size) => metrics.creditBatch.observe(size)),
     processors,
+    telegramLinks: new TelegramLinkRepository(db.pool),
     jwtSecret: jwtSecret(config, log),
     db,
     kv,

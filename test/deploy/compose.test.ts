@@ -100,6 +100,10 @@ describe('docker-compose.yml', () => {
       if (profile === 'store') {
         const [[, worker] = []] = by((s) => s.command?.[0] === 'dist/entrypoints/worker.js');
         expect(worker?.depends_on?.[pgName as string]?.condition).toBe('service_healthy');
+        // One Telegram poller per bot: exactly one bot service, one replica.
+        const bots = by((s) => s.command?.[0] === 'dist/entrypoints/bot.js');
+        expect(bots).toHaveLength(1);
+        expect((bots[0]?.[1].deploy as { replicas?: number } | undefined)?.replicas ?? 1).toBe(1);
       }
       expect(postgres?.healthcheck?.test).toContain('pg_isready');
       expect(redis?.healthcheck?.test).toEqual(['CMD', 'redis-cli', 'ping']);

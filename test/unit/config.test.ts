@@ -64,3 +64,32 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('loadConfig: the bot', () => {
+  it('when the store links are public URLs, then they are accepted; TELEGRAM_API_ROOT defaults to Telegram', () => {
+    const c = loadConfig({
+      STORE_SITE_URL: 'https://saboresdaterra.com.br',
+      STORE_SOCIAL_LINKS: 'Instagram=https://instagram.com/sabores',
+    });
+    expect(c.TELEGRAM_API_ROOT).toBe('https://api.telegram.org');
+    expect(c.STORE_SOCIAL_LINKS).toBe('Instagram=https://instagram.com/sabores');
+  });
+
+  it.each([
+    ['STORE_SITE_URL', 'http://localhost:3000'],
+    ['STORE_SITE_URL', 'http://192.168.0.10/loja'],
+    ['STORE_SOCIAL_LINKS', 'Instagram=http://127.0.0.1/x'],
+    ['STORE_SOCIAL_LINKS', 'Instagram'],
+    ['TELEGRAM_API_ROOT', 'https://api.telegram.org/'],
+    ['TELEGRAM_BOT_TOKEN', 'not-a-token'],
+    ['TELEGRAM_WEBHOOK_URL', 'http://loja.example/telegram/webhook'],
+  ])('when %s=%s, then a ConfigError names it', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+
+  it('when a webhook URL is set without its secret, then the start fails naming TELEGRAM_WEBHOOK_SECRET', () => {
+    expect(() => loadConfig({ TELEGRAM_WEBHOOK_URL: 'https://loja.example/telegram/webhook' })).toThrow(
+      /TELEGRAM_WEBHOOK_SECRET/,
+    );
+  });
+});

@@ -29,6 +29,8 @@ export interface ListFilter {
   minPrice?: string;
   maxPrice?: string;
   afterId?: number;
+  /** The page before this id (still returned in id order). */
+  beforeId?: number;
   limit: number;
 }
 
@@ -142,16 +144,28 @@ export class CatalogRepository {
     if (f.minPrice !== undefined) add((p) => `price >= ${p}::numeric`, f.minPrice);
     if (f.maxPrice !== undefined) add((p) => `price <= ${p}::numeric`, f.maxPrice);
     if (f.afterId !== undefined) add((p) => `id > ${p}`, f.afterId);
+    if (f.beforeId !== undefined) add((p) => `id < ${p}`, f.beforeId);
     values.push(f.limit);
-    const shape = ['s', 'c', 'min', 'max', 'after'].filter(
-      (_, i) => [f.search, f.category, f.minPrice, f.maxPrice, f.afterId][i] !== undefined,
+    const shape = ['s', 'c', 'min', 'max', 'after', 'before'].filter(
+      (_, i) => [f.search, f.category, f.minPrice, f.maxPrice, f.afterId, f.beforeId][i] !== undefined,
     );
+    const backwards = f.beforeId !== undefined;
     const { rows } = await this.db.query<ProductRow>({
       name: `catalog_list_${shape.join('_') || 'all'}`,
-      text: `SELECT ${COLUMNS} FROM products ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT $${values.length}`,
+      text: `SELECT ${COLUMNS} FROM products ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${backwards ? 'DESC' : ''} LIMIT $${values.length}`,
       values,
     });
-    return rows.map(toProduct);
+    const products = rows.map(toProduct);
+    return backwards ? products.reverse() : products;
+  }
+
+  /** Every category with how many products it has, by name. */
+  async categories(): Promise<Array<{ category: string; products: number }>> {
+    const { rows } = await this.db.query<{ category: string; n: string }>({
+      name: 'catalog_categories',
+      text: 'SELECT category, count(*) AS n FROM products GROUP BY category ORDER BY category',
+    });
+    return rows.map((r) => ({ category: r.category, products: Number(r.n) }));
   }
 
   async count(): Promise<number> {
