@@ -60,6 +60,7 @@ describe.each(variants)('deploy/kubernetes/%s', (variant) => {
       expect.arrayContaining([
         'ConfigMap/armazem-config',
         'Deployment/armazem-api',
+        'Deployment/armazem-bot',
         'Deployment/armazem-worker',
         'HorizontalPodAutoscaler/armazem-api',
         'Job/armazem-migrate',
@@ -79,7 +80,7 @@ describe.each(variants)('deploy/kubernetes/%s', (variant) => {
     expect(vars.MIGRATE_ON_START).toBe('false');
   });
 
-  it('probes the API on /livez and /readyz, and the worker on its ops port; every container has requests', () => {
+  it('probes the API on /livez and /readyz, the worker and the bot on their ops ports; every container has requests', () => {
     const vars = env(objects);
     const api = find(objects, 'Deployment', 'armazem-api') as Workload;
     const worker = find(objects, 'Deployment', 'armazem-worker') as Workload;

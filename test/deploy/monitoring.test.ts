@@ -146,7 +146,7 @@ describe('Grafana dashboard (provisioned)', () => {
     expect(datasources.datasources[0].url).toBe('http://prometheus:9090');
   });
 
-  it("Prometheus scrapes the compose services' metrics ports", () => {
+  it("Prometheus scrapes the compose services' metrics ports: api, worker and bot", () => {
     const config = parse(readFileSync(ops('prometheus/prometheus.yml'), 'utf8'));
     const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true });
     for (const job of config.scrape_configs) {
@@ -155,7 +155,10 @@ describe('Grafana dashboard (provisioned)', () => {
           const service = compose.services[name];
           expect(service, name).toBeDefined();
           const port = String(sd.port);
-          const servesThere = port === '3000' || service.environment?.WORKER_METRICS_PORT === port;
+          const servesThere =
+            port === '3000' ||
+            service.environment?.WORKER_METRICS_PORT === port ||
+            service.environment?.BOT_METRICS_PORT === port;
           expect(servesThere, `${name}:${port}`).toBe(true);
           expect(service.networks).toContain('backend');
         }

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FakeTelegram } from '../fakes/telegram-bot-api.ts';
 import { createTestDatabase, eventually, realServers, type TestDatabase } from '../helpers/env.ts';
 import { OtlpReceiver, type ReceivedSpan } from '../helpers/otlp-receiver.ts';
 import { freePort, type Started, startProcess, waitServing } from '../helpers/process.ts';
@@ -197,6 +198,50 @@ describe('OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT set)', () => {
       other.child.kill('SIGKILL');
     }
   }, 30_000);
+});
+
+describe('the bot role, traced', () => {
+  it('each Telegram update is a span with the Bot API call inside; the role answers /livez, /readyz and /metrics', async () => {
+    const fake = await new FakeTelegram().start();
+    const opsPort = await freePort();
+    const bot = startProcess('src/entrypoints/bot.ts', {
+      ...realServers(db.url),
+      MIGRATE_ON_START: 'false',
+      LOG_LEVEL: 'warn',
+      TELEGRAM_BOT_TOKEN: fake.token,
+      TELEGRAM_API_ROOT: fake.apiRoot,
+      BOT_METRICS_PORT: String(opsPort),
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    });
+    try {
+      const ops = `http://127.0.0.1:${opsPort}`;
+      await waitServing(bot, `${ops}/livez`);
+      expect((await fetch(`${ops}/readyz`)).status).toBe(200);
+      const user = fake.user(4242);
+      fake.sendText(user, '/start');
+      await fake.waitForCall(
+        (c) => c.method === 'sendMessage' && Number(c.params.chat_id) === user.id,
+        10_000,
+      );
+      const update = await eventually(() => {
+        const u = receiver.spans.find((x) => x.name === 'bot update' && x.resource['armazem.role'] === 'bot');
+        expect(u?.attributes).toMatchObject({ 'telegram.update_type': 'message' });
+        const inside = descendantsOf(receiver.trace(u?.traceId as string), u as ReceivedSpan);
+        expect(inside.some((x) => x.kind === CLIENT && x.attributes['http.request.method'] === 'POST')).toBe(
+          true,
+        );
+        return u as ReceivedSpan;
+      }, 10_000);
+      expect(update.parentSpanId).toBe('');
+      const metrics = await (await fetch(`${ops}/metrics`)).text();
+      expect(metrics).toMatch(/^bot_update_duration_seconds_count\{type="message"\} [1-9]/m);
+    } finally {
+      bot.child.kill('SIGKILL');
+      await fake.close();
+    }
+  }, 60_000);
 });
 
 describe('without OTEL_EXPORTER_OTLP_ENDPOINT', () => {

@@ -6,6 +6,7 @@ import { Bot, type Context, lazySession, MemorySessionStorage, type StorageAdapt
 import type { UserFromGetMe } from 'grammy/types';
 import type { Redis } from 'ioredis';
 import type { Deps } from '../../deps.ts';
+import { inSpan } from '../../platform/tracing.ts';
 import type { BotContext, SessionData } from './context.ts';
 import { registerHandlers } from './handlers/register.ts';
 import { localeOf, TRANSLATIONS } from './i18n.ts';
@@ -24,6 +25,7 @@ export type BotDeps = Pick<
   | 'payments'
   | 'credit'
   | 'telegramLinks'
+  | 'metrics'
 >;
 
 export interface BotOptions {
@@ -42,6 +44,10 @@ const SESSION_TTL_SECONDS = 30 * 86_400;
 
 /** The updates the bot handles; anything else Telegram would send is not asked for. */
 export const ALLOWED_UPDATES = ['message', 'callback_query', 'inline_query'] as const;
+
+/** Which kind of update (message, callback_query, inline_query): the key beside update_id. */
+const updateType = (ctx: Context): string =>
+  Object.keys(ctx.update).find((k) => k !== 'update_id') ?? 'unknown';
 
 /** Updates from one user, and in one chat, are handled in order; different ones run concurrently. */
 const orderingKeys = (ctx: Context): string[] => {
@@ -66,6 +72,16 @@ export function createBot(deps: BotDeps, options: BotOptions = {}): Bot<BotConte
   // Telegram's 429 (after its retry_after) and 5xx are retried; a refusal (400) is not.
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60 }));
 
+  // Each update timed by kind, and one span per update with tracing on: its SQL, Redis and Bot API calls nest in it.
+  bot.use((ctx, next) => {
+    const type = updateType(ctx);
+    const done = deps.metrics.botUpdates.startTimer({ type });
+    return inSpan(
+      'bot update',
+      { 'telegram.update_id': ctx.update.update_id, 'telegram.update_type': type },
+      () => next(),
+    ).finally(done);
+  });
   bot.use(sequentialize(orderingKeys));
   bot.use((ctx, next) => {
     ctx.locale = localeOf(ctx.from?.language_code);

@@ -14,6 +14,8 @@ export function serveOps(
   port: number,
   host: string,
   liveness: LivenessCheck = () => ({ live: true }),
+  /** A role's own routes besides these (the bot keeps its /health). */
+  extra: Record<string, () => { status: number; body: unknown }> = {},
 ): Server {
   const readiness = readinessCheck(deps.db.pool, deps.lifecycle);
   const send = (res: ServerResponse, status: number, type: string, body: string) =>
@@ -30,6 +32,11 @@ export function serveOps(
     if (path === '/readyz') {
       const state = await readiness();
       return send(res, state.status === 'ready' ? 200 : 503, 'application/json', JSON.stringify(state));
+    }
+    const route = path ? extra[path] : undefined;
+    if (route) {
+      const { status, body } = route();
+      return send(res, status, 'application/json', JSON.stringify(body));
     }
     send(res, 404, 'application/json', '{"status":404}');
   }).listen(port, host);
