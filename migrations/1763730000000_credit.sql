@@ -93,6 +93,27 @@ DECLARE
   prior    record;
   tx       record;
 BEGIN
+  -- A batch of one without a key (most requests at low load): the same rules as below, in one
+  -- conditional UPDATE that locks, checks and writes the account at once.
+  IF array_length(p_account, 1) = 1 AND p_key[1] IS NULL THEN
+    idx := 1;
+    next_bal := CASE p_kind[1] WHEN 'c' THEN p_amount[1] ELSE -p_amount[1] END;
+    UPDATE credit_accounts c SET balance = c.balance + next_bal, updated_at = now()
+      WHERE c.customer_id = p_account[1] AND c.balance + next_bal >= -c.credit_limit
+        AND c.balance + next_bal <= 1000000000000000
+      RETURNING c.balance, c.credit_limit INTO acct;
+    IF FOUND THEN
+      INSERT INTO credit_transactions (customer_id, kind, amount, description, balance_after, order_id)
+        VALUES (p_account[1], p_kind[1], p_amount[1], p_description[1], acct.balance, p_order[1])
+        RETURNING id, credit_transactions.created_at AS at INTO tx;
+      outcome := 'applied'; transaction_id := tx.id; balance := acct.balance; credit_limit := acct.credit_limit;
+      created_at := tx.at;
+      RETURN NEXT;
+      RETURN;
+    END IF;
+    -- Refused, or no such account: the general path below says which.
+  END IF;
+
   FOR acct IN SELECT c.customer_id, c.balance, c.credit_limit FROM credit_accounts c
               WHERE c.customer_id = ANY (p_account) ORDER BY c.customer_id FOR UPDATE LOOP
     ids := ids || acct.customer_id;

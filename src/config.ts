@@ -115,6 +115,8 @@ const Env = Type.Object({
 
   /** Credits and debits applied per database round trip at most: concurrent ones share one statement and one commit. */
   CREDIT_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 256 }),
+  /** Credit batches at the database at once, per instance (each holds a connection). */
+  CREDIT_BATCH_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
   /**
    * Serve the Rinha de Backend 2024/Q1 routes (/clientes/{id}/transacoes and /extrato) on the store-credit
    * accounts, without login as in the contest, and create the contest's five clients at start when missing.

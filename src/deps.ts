@@ -146,7 +146,11 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     orders,
     placer: new OrderPlacer(db.pool, config, (size) => metrics.orderBatch.observe(size)),
     payments,
-    credit: new CreditRepository(db.pool, config.CREDIT_BATCH, (size) => metrics.creditBatch.observe(size)),
+    credit: new CreditRepository(db.pool, {
+      maxBatch: config.CREDIT_BATCH,
+      concurrency: config.CREDIT_BATCH_CONCURRENCY,
+      onBatch: (size) => metrics.creditBatch.observe(size),
+    }),
     processors,
     telegramLinks: new TelegramLinkRepository(db.pool),
     jwtSecret: jwtSecret(config, log),

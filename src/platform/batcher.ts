@@ -6,6 +6,10 @@ import { inSpan } from './tracing.ts';
  * timer — a lone request goes at once — and batches grow only with
  * contention, so many requests share one round trip and one durable commit.
  *
+ * Up to `concurrency` batches may be at the database at once (each on its
+ * own connection): a request need not wait for an unrelated one's commit,
+ * and concurrent commits still share the WAL flush in PostgreSQL.
+ *
  * `run` gets the items in arrival order and returns one result per item, in
  * the same order. If it throws, every item of that batch gets the error.
  */
@@ -13,23 +17,24 @@ export class Batcher<I, O> {
   private readonly run: (items: I[]) => Promise<O[]>;
   private readonly maxBatch: number;
   private readonly onBatch: (size: number) => void;
+  private readonly concurrency: number;
   private queue: Array<{ item: I; resolve: (o: O) => void; reject: (e: unknown) => void }> = [];
-  private inFlight = false;
+  private inFlight = 0;
 
   constructor(
     run: (items: I[]) => Promise<O[]>,
-    maxBatch: number,
-    onBatch: (size: number) => void = () => {},
+    opts: { maxBatch: number; concurrency?: number; onBatch?: (size: number) => void },
   ) {
     this.run = run;
-    this.maxBatch = maxBatch;
-    this.onBatch = onBatch;
+    this.maxBatch = opts.maxBatch;
+    this.concurrency = opts.concurrency ?? 1;
+    this.onBatch = opts.onBatch ?? (() => {});
   }
 
   submit(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (!this.inFlight) void this.flush();
+      if (this.inFlight < this.concurrency) void this.flush();
     });
   }
 
@@ -39,7 +44,7 @@ export class Batcher<I, O> {
   }
 
   private async flush(): Promise<void> {
-    this.inFlight = true;
+    this.inFlight++;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       this.onBatch(batch.length);
@@ -54,6 +59,6 @@ export class Batcher<I, O> {
         for (const b of batch) b.reject(err);
       }
     }
-    this.inFlight = false;
+    this.inFlight--;
   }
 }

@@ -21,7 +21,7 @@ function gated() {
 describe('Batcher (group commit)', () => {
   it('sends a lone item at once, and what arrives meanwhile together in the next batch, in order', async () => {
     const g = gated();
-    const b = new Batcher(g.run, 100);
+    const b = new Batcher(g.run, { maxBatch: 100 });
     const first = b.submit(1);
     const rest = [2, 3, 4].map((i) => b.submit(i));
     expect(g.batches).toEqual([[1]]);
@@ -36,7 +36,7 @@ describe('Batcher (group commit)', () => {
   it('never puts more than maxBatch items in one batch', async () => {
     const g = gated();
     const sizes: number[] = [];
-    const b = new Batcher(g.run, 2, (n) => sizes.push(n));
+    const b = new Batcher(g.run, { maxBatch: 2, onBatch: (n) => sizes.push(n) });
     const all = [1, 2, 3, 4, 5].map((i) => b.submit(i));
     for (let i = 0; i < 4; i++) await g.open();
     expect(await Promise.all(all)).toEqual([10, 20, 30, 40, 50]);
@@ -46,12 +46,15 @@ describe('Batcher (group commit)', () => {
 
   it('fails every item of a batch that fails, and goes on with the next', async () => {
     let calls = 0;
-    const b = new Batcher(async (items: number[]) => {
-      calls++;
-      if (calls === 2) throw new Error('database unavailable');
-      await new Promise((r) => setTimeout(r, 5));
-      return items;
-    }, 10);
+    const b = new Batcher(
+      async (items: number[]) => {
+        calls++;
+        if (calls === 2) throw new Error('database unavailable');
+        await new Promise((r) => setTimeout(r, 5));
+        return items;
+      },
+      { maxBatch: 10 },
+    );
     const first = b.submit(1);
     const failing = [b.submit(2), b.submit(3)];
     await first;
@@ -61,7 +64,21 @@ describe('Batcher (group commit)', () => {
   });
 
   it('refuses a runner that answers a different number of results', async () => {
-    const b = new Batcher(async (items: number[]) => items.slice(1), 10);
+    const b = new Batcher(async (items: number[]) => items.slice(1), { maxBatch: 10 });
     await expect(b.submit(1)).rejects.toThrow('batch returned 0 results for 1 items');
+  });
+});
+
+describe('Batcher with concurrency', () => {
+  it('keeps up to `concurrency` batches in flight, and groups what arrives while all lanes are busy', async () => {
+    const g = gated();
+    const b = new Batcher(g.run, { maxBatch: 100, concurrency: 2 });
+    const all = [1, 2, 3, 4].map((i) => b.submit(i));
+    expect(g.batches).toEqual([[1], [2]]);
+    await g.open();
+    await g.open();
+    await g.open();
+    expect(await Promise.all(all)).toEqual([10, 20, 30, 40]);
+    expect(g.batches).toEqual([[1], [2], [3, 4]]);
   });
 });

@@ -8,7 +8,10 @@ import { loadConfigOrExit } from '../load-config.ts';
 const config = loadConfigOrExit();
 const db = await openDatabase(config, createLogger({ ...config, LOG_LEVEL: 'warn' }));
 try {
-  const { checked, mismatches } = await new CreditRepository(db.pool, 1).check();
+  const { checked, mismatches } = await new CreditRepository(db.pool, {
+    maxBatch: 1,
+    concurrency: 1,
+  }).check();
   console.log(
     `checked ${checked} credit accounts: balance = Σ credits − Σ debits ≥ −limit, each balanceAfter follows the one before`,
   );

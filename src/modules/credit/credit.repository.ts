@@ -128,9 +128,12 @@ export class CreditRepository {
   private readonly batcher: Batcher<PostRequest, PostResult>;
 
   /** `onBatch` sees the size of each batch (a metric). */
-  constructor(db: pg.Pool, maxBatch: number, onBatch?: (size: number) => void) {
+  constructor(
+    db: pg.Pool,
+    opts: { maxBatch: number; concurrency: number; onBatch?: (size: number) => void },
+  ) {
     this.db = db;
-    this.batcher = new Batcher((items) => this.postNow(this.db, items), maxBatch, onBatch);
+    this.batcher = new Batcher((items) => this.postNow(this.db, items), opts);
   }
 
   /** Applies one transaction, batched with those that arrive meanwhile. */

@@ -52,7 +52,10 @@ export class OrderPlacer {
   constructor(db: pg.Pool, config: Config, onBatch?: (size: number) => void) {
     this.db = db;
     this.config = config;
-    this.batcher = new Batcher((orders) => this.placeBatch(orders), config.ORDER_SYNC_BATCH, onBatch);
+    this.batcher = new Batcher((orders) => this.placeBatch(orders), {
+      maxBatch: config.ORDER_SYNC_BATCH,
+      ...(onBatch ? { onBatch } : {}),
+    });
   }
 
   async place(input: PlaceOrder, strategy: Strategy = this.config.ORDER_CONCURRENCY): Promise<PlaceResult> {
