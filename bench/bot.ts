@@ -22,6 +22,7 @@
  * flood limit raised out of the way (the limiter still counts every update
  * in memory, as the poller does). BENCH_BY_STEP=1 prints latencies per step.
  * Env also: BENCH_DATABASE_URL, REDIS_URL, BENCH_NODE_FLAGS.
+ * Writes bench/reports/bot.html (and .png).
  */
 
 import type { ChildProcess } from 'node:child_process';
@@ -38,6 +39,7 @@ import {
   type Update,
 } from '../test/fakes/telegram-bot-api.ts';
 import { spawnNode, stop } from './lib/processes.ts';
+import { type Point, Timeline, writeReport } from './lib/report.ts';
 import { scratchDatabase } from './lib/stack.ts';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -80,6 +82,8 @@ interface RoundResult {
   errors: number;
   cpuSeconds: number;
   rssMb: number;
+  /** Replies per second of the measured window and their latency. */
+  timeline: Point[];
 }
 
 const quantile = (sorted: number[], q: number) =>
@@ -146,6 +150,7 @@ async function round(fake: FakeTelegram, child: ChildProcess, label: string): Pr
   const byStep = new Map<string, number[]>();
   let errors = 0;
   let measuring = false;
+  let timeline = new Timeline();
   let running = true;
   const pending = new Map<number, { update: Update; at: number; step: string; done: () => void }>();
   const off = fake.onCall((call) => {
@@ -155,6 +160,7 @@ async function round(fake: FakeTelegram, child: ChildProcess, label: string): Pr
       pending.delete(id);
       if (measuring) {
         latencies.push(call.at - p.at);
+        timeline.record(call.at - p.at, call.at);
         byStep.set(p.step, [...(byStep.get(p.step) ?? []), call.at - p.at]);
       }
       p.done();
@@ -205,6 +211,7 @@ async function round(fake: FakeTelegram, child: ChildProcess, label: string): Pr
   const loops = users.map(user);
   await sleep(WARMUP * 1000);
   const cpuBefore = cpuSeconds(pid);
+  timeline = new Timeline();
   measuring = true;
   await sleep(SECONDS * 1000);
   measuring = false;
@@ -222,6 +229,7 @@ async function round(fake: FakeTelegram, child: ChildProcess, label: string): Pr
     errors,
     cpuSeconds: cpu,
     rssMb: rss,
+    timeline: timeline.perSecond().filter((p) => p.t < SECONDS),
   };
   console.log(
     `  ${label.padEnd(9)} ${result.perSecond.toFixed(0).padStart(6)} updates/s  p50 ${result.p50.toFixed(2).padStart(7)} ms  p99 ${result.p99.toFixed(2).padStart(7)} ms  errors ${errors}  CPU ${cpu.toFixed(1)} s  peak RSS ${rss.toFixed(0)} MB`,
@@ -303,4 +311,50 @@ const ratio = ours.p99 / ref.p99;
 console.log(
   `armazem p99 = ${ratio.toFixed(2)} × the reference's (target ≤ 2×: ${ratio <= 2 ? 'met' : 'NOT met'}); throughput ${(ours.perSecond / ref.perSecond).toFixed(2)} × the reference's`,
 );
+writeReport('bot', {
+  title: `bench:bot — ${USERS} Telegram users against the store's bot and a minimal grammY bot`,
+  command: `npm run bench:bot (BENCH_USERS=${USERS} BENCH_ROUNDS=${ROUNDS} BENCH_SECONDS=${SECONDS} BENCH_THINK_MS=${THINK_MS})`,
+  notes: [
+    'Replies per second and their latency (update sent → the call that answers it, at the fake Bot API), last round; the reference (grey, dashed) is a minimal grammY bot answering a static text through the same runner and fake, in the same rounds.',
+  ],
+  checks: [
+    { name: 'armazem p99 ≤ 2 × the reference', ok: ratio <= 2, detail: `${ratio.toFixed(2)} ×` },
+    {
+      name: 'no update unanswered or refused',
+      ok: results.armazem.every((r) => r.errors === 0),
+      detail: `${results.armazem.reduce((n, r) => n + r.errors, 0)} in all rounds`,
+    },
+  ],
+  timelines: [
+    {
+      title: 'Updates answered',
+      series: [
+        {
+          name: 'minimal grammY bot (reference)',
+          points: results.reference.at(-1)?.timeline ?? [],
+          reference: true,
+        },
+        { name: 'armazem bot', points: results.armazem.at(-1)?.timeline ?? [] },
+      ],
+    },
+  ],
+  bars: [
+    {
+      title: 'Updates per second, median of rounds',
+      unit: '/s',
+      items: [
+        { name: 'reference', value: Math.round(ref.perSecond), reference: true },
+        { name: 'armazem', value: Math.round(ours.perSecond) },
+      ],
+    },
+    {
+      title: 'Reply p99, median of rounds',
+      unit: 'ms',
+      items: [
+        { name: 'reference', value: Math.round(ref.p99 * 100) / 100, reference: true },
+        { name: 'armazem', value: Math.round(ours.p99 * 100) / 100 },
+      ],
+    },
+  ],
+});
 process.exit(0);

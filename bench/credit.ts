@@ -16,13 +16,15 @@
  *   BENCH_HOT_ROUNDS (3)         phase-2 rounds, BENCH_HOT_SECONDS (10) each, BENCH_HOT_CONNECTIONS (64)
  *   BENCH_PHASES (1,2)           which phases to run
  *   BENCH_DATABASE_URL           an admin URL of the PostgreSQL to make scratch databases on
+ *
+ * Writes bench/reports/credit.html (and .png).
  */
 import { spawnSync } from 'node:child_process';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { type Checked, judge, load, validations } from './lib/crebitos.ts';
-import { median } from './lib/load.ts';
+import { median, runAutocannon } from './lib/load.ts';
 import { ROOT, spawnNode, stop, waitHealthy } from './lib/processes.ts';
+import { type BarGroup, type Point, perSecond, type ReportSpec, writeReport } from './lib/report.ts';
 import { scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
 
 const env = process.env;
@@ -39,6 +41,21 @@ const PORTS = { nginx: 29_999, api: 29_001, reference: 29_998 };
 const pct = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+/** What the report shows, filled by the phases that run. */
+const report: Required<Pick<ReportSpec, 'checks' | 'timelines'>> & { bars: BarGroup[] } = {
+  checks: [],
+  timelines: [],
+  bars: [],
+};
+/** The load's answers per second of the run (validation steps carry no `at`). */
+const timelineOf = (run: Run): Point[] =>
+  perSecond(
+    run.checked.flatMap((c) => {
+      const at = (c as Checked & { at?: number }).at;
+      return at === undefined ? [] : [[at, c.answer.ms] as [number, number]];
+    }),
+  );
 
 interface Run {
   name: string;
@@ -137,9 +154,54 @@ async function phase1() {
     for (const [check, n] of s.failures) console.log(`  ${run.name} failed: ${check} × ${n}`);
   }
   const p99 = (name: string) => median(rows.filter((x) => x.run.name === name).map((x) => x.s.p99));
+  const ratio = p99('armazem') / p99('reference');
   console.log(
-    `\np99, median of rounds: armazem ${ms(p99('armazem'))}, reference ${ms(p99('reference'))} → ${(p99('armazem') / p99('reference')).toFixed(2)} × (target ≤ 1.5 ×)`,
+    `\np99, median of rounds: armazem ${ms(p99('armazem'))}, reference ${ms(p99('reference'))} → ${ratio.toFixed(2)} × (target ≤ 1.5 ×)`,
   );
+  const last = (name: string) => rows.filter((x) => x.run.name === name).at(-1);
+  const armazem = last('armazem');
+  const reference = last('reference');
+  report.timelines.push({
+    title: 'The contest’s load (last round), every request on a new connection',
+    series: [
+      ...(reference
+        ? [
+            {
+              name: 'bare in-memory node:http (reference)',
+              points: timelineOf(reference.run),
+              reference: true,
+            },
+          ]
+        : []),
+      ...(armazem ? [{ name: 'armazem', points: timelineOf(armazem.run) }] : []),
+    ],
+    stages: [{ at: RAMP, label: 'ramp ends: constant rate' }],
+  });
+  report.checks.push(
+    { name: 'p99 ≤ 1.5 × the reference', ok: ratio <= 1.5, detail: `${ratio.toFixed(2)} ×` },
+    ...rows
+      .filter((x) => x.run.name === 'armazem')
+      .flatMap(({ run, s }) => [
+        {
+          name: 'every contest check passed',
+          ok: s.failed === 0,
+          detail: `${s.failed} failed of ${s.total}`,
+        },
+        {
+          name: 'credit invariant after the load',
+          ok: run.invariant.startsWith('ok'),
+          detail: run.invariant,
+        },
+      ]),
+  );
+  report.bars.push({
+    title: 'p99, median of rounds',
+    unit: 'ms',
+    items: [
+      { name: 'reference', value: Math.round(p99('reference') * 10) / 10, reference: true },
+      { name: 'armazem', value: Math.round(p99('armazem') * 10) / 10 },
+    ],
+  });
 }
 
 /** Debits per second of the one-statement conditional debit, sent straight to PostgreSQL by `clients` connections. */
@@ -176,8 +238,8 @@ async function ceiling(databaseUrl: string, customerId: number, clients: number)
 /** Debits per second on one contest client through the stack, and their latency. */
 async function hotThroughStack(
   url: string,
-): Promise<{ rate: number; p50: number; p99: number; refused: number }> {
-  const result = await autocannon({
+): Promise<{ rate: number; p50: number; p99: number; refused: number; timeline: Point[] }> {
+  const { result, timeline } = await runAutocannon({
     url,
     connections: HOT_CONNECTIONS,
     duration: HOT_SECONDS,
@@ -195,6 +257,7 @@ async function hotThroughStack(
     p50: result.latency.p50,
     p99: result.latency.p99,
     refused: result.non2xx + result.errors + result.timeouts,
+    timeline,
   };
 }
 
@@ -237,9 +300,38 @@ async function phase2() {
     }
     const ceil = median(ceilings);
     const rate = median(stacks.map((s) => s.rate));
+    const invariant = checkCredit(db.url);
     console.log(
-      `\ndebits/s, median of rounds: through the stack ${Math.round(rate)}, database ceiling ${Math.round(ceil)} → ${(rate / ceil).toFixed(2)} × (target ≥ 1 ×); invariant ${checkCredit(db.url)}`,
+      `\ndebits/s, median of rounds: through the stack ${Math.round(rate)}, database ceiling ${Math.round(ceil)} → ${(rate / ceil).toFixed(2)} × (target ≥ 1 ×); invariant ${invariant}`,
     );
+    report.timelines.push({
+      title: `Debits on one hot account through the stack (last round, ${HOT_CONNECTIONS} connections)`,
+      series: [{ name: 'armazem', points: stacks.at(-1)?.timeline ?? [] }],
+    });
+    report.checks.push(
+      {
+        name: 'hot-account debits/s ≥ the database’s one-statement ceiling',
+        ok: rate >= ceil,
+        detail: `${(rate / ceil).toFixed(2)} ×`,
+      },
+      {
+        name: 'credit invariant after the hot-account run',
+        ok: invariant.startsWith('ok'),
+        detail: invariant,
+      },
+    );
+    report.bars.push({
+      title: 'Debits per second on one hot account, median of rounds',
+      unit: '/s',
+      items: [
+        {
+          name: 'database ceiling (one statement per debit, straight to PostgreSQL)',
+          value: Math.round(ceil),
+          reference: true,
+        },
+        { name: 'through the stack (group commit)', value: Math.round(rate) },
+      ],
+    });
   } finally {
     stack.down();
     await db.drop();
@@ -248,3 +340,11 @@ async function phase2() {
 
 if (PHASES.includes('1')) await phase1();
 if (PHASES.includes('2')) await phase2();
+writeReport('credit', {
+  title: 'bench:credit — store credit under the Rinha de Backend 2024/Q1 load test',
+  command: `npm run bench:credit (BENCH_PHASES=${PHASES.join(',')} BENCH_ROUNDS=${ROUNDS} BENCH_RAMP_SECONDS=${RAMP} BENCH_CONSTANT_SECONDS=${CONSTANT} BENCH_HOT_ROUNDS=${HOT_ROUNDS} BENCH_HOT_SECONDS=${HOT_SECONDS})`,
+  notes: [
+    'Phase 1 reference: a bare in-memory node:http server behind the same nginx, measured in the same run.',
+  ],
+  ...report,
+});

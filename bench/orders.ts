@@ -10,16 +10,19 @@
  * Env: BENCH_CLIENTS (32), BENCH_SECONDS (10), BENCH_STRATEGIES (all),
  * BENCH_SIEGE (1), BENCH_SIEGE_SECONDS (120), STACK_INSTANCES (2),
  * STACK_WORKERS (1), BENCH_DATABASE_URL, REDIS_URL.
+ * Writes bench/reports/orders.html (and .png).
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import pg from 'pg';
 import { hashPassword } from '../src/modules/auth/password.ts';
 import { OrderRepository } from '../src/modules/orders/orders.repository.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { migrate } from '../src/platform/migrations.ts';
+import { runAutocannon } from './lib/load.ts';
+import { type Point, type ReportSpec, Timeline, writeReport } from './lib/report.ts';
 import { siege } from './lib/siege.ts';
-import { accessLogTimes, scratchDatabase, startStack } from './lib/stack.ts';
+import { accessLogTimeline, accessLogTimes, scratchDatabase, startStack } from './lib/stack.ts';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -56,6 +59,7 @@ interface Phase {
   reservedPerSecond: number;
   drainSeconds: number;
   consistent: boolean;
+  timeline: Point[];
 }
 
 async function counts(db: pg.Pool): Promise<Record<string, number>> {
@@ -75,7 +79,7 @@ async function ordersPhase(
 ): Promise<Phase> {
   const before = await counts(db);
   const t0 = Date.now();
-  const result = await autocannon({
+  const { result, timeline } = await runAutocannon({
     url,
     connections: CLIENTS,
     duration: SECONDS,
@@ -126,6 +130,7 @@ async function ordersPhase(
     reservedPerSecond: reserved / ((loadEnd - t0) / 1000 + drainSeconds),
     drainSeconds,
     consistent: mismatches.length === 0,
+    timeline,
   };
 }
 
@@ -134,9 +139,10 @@ async function ceiling(
   databaseUrl: string,
   scenario: 'hot' | 'spread',
   hotId: number,
-): Promise<{ ops: number; p50: number; p99: number }> {
+): Promise<{ ops: number; p50: number; p99: number; timeline: Point[] }> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: CLIENTS });
   const latencies: number[] = [];
+  const timeline = new Timeline();
   const end = Date.now() + SECONDS * 1000;
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
@@ -149,13 +155,16 @@ async function ceiling(
           values: [id],
         });
         latencies.push(performance.now() - t);
+        timeline.record(performance.now() - t);
       }
     }),
   );
   await pool.end();
   latencies.sort((a, b) => a - b);
   const at = (q: number) => Math.round((latencies[Math.floor(q * latencies.length)] ?? 0) * 10) / 10;
-  return { ops: latencies.length / SECONDS, p50: at(0.5), p99: at(0.99) };
+  // The second the loop stopped in is partial: left out of the curve.
+  const points = timeline.perSecond().filter((p) => p.t < SECONDS);
+  return { ops: latencies.length / SECONDS, p50: at(0.5), p99: at(0.99), timeline: points };
 }
 
 async function main() {
@@ -212,7 +221,7 @@ async function main() {
       }
     }
     // Siege before the ceiling: the ceiling changes stock behind the orders' back, on purpose.
-    if (SIEGE) await siegeSeed002(appEnv, pool, tokens);
+    const siegeResult = SIEGE ? await siegeSeed002(appEnv, pool, tokens) : null;
     const ceilings = {
       hot: await ceiling(db.url, 'hot', hotId),
       spread: await ceiling(db.url, 'spread', hotId),
@@ -249,6 +258,54 @@ async function main() {
     console.log(
       `\ntarget: best strategy on the hot product ≥ 0.5 × ceiling → ${fmt(bestHot / ceilings.hot.ops, 2)} ${bestHot / ceilings.hot.ops >= 0.5 ? 'MET' : 'NOT MET'}; invariant ${results.every((r) => r.consistent) ? 'held in every phase' : 'BROKEN'}`,
     );
+    const scenarioTitle = { hot: 'one hot product', spread: `${fmt(SPREAD_PRODUCTS)} products` };
+    const report: ReportSpec = {
+      title: `bench:orders — POST /orders per strategy against PostgreSQL's own ceiling`,
+      command: `npm run bench:orders (BENCH_CLIENTS=${CLIENTS} BENCH_SECONDS=${SECONDS} BENCH_STRATEGIES=${STRATEGIES.join(',')} STACK_INSTANCES=${INSTANCES})`,
+      notes: [
+        'Curves: answers per second and their latency through nginx, per strategy; the reference (grey, dashed) is the ceiling — the atomic UPDATE alone, straight to PostgreSQL at the same concurrency.',
+      ],
+      checks: [
+        ...results.map((r) => ({
+          name: `stock invariant after ${r.strategy}, ${scenarioTitle[r.scenario]}`,
+          ok: r.consistent,
+          detail: r.consistent ? 'received = stock + held' : 'BROKEN',
+        })),
+        {
+          name: 'best strategy on the hot product ≥ 0.5 × ceiling',
+          ok: bestHot / ceilings.hot.ops >= 0.5,
+          detail: fmt(bestHot / ceilings.hot.ops, 2),
+        },
+        ...(siegeResult?.checks ?? []),
+      ],
+      timelines: [
+        ...(['hot', 'spread'] as const).map((scenario) => ({
+          title: `POST /orders, ${scenarioTitle[scenario]}`,
+          series: [
+            {
+              name: 'ceiling: UPDATE … WHERE stock >= 1 via pg',
+              points: ceilings[scenario].timeline,
+              reference: true,
+            },
+            ...results
+              .filter((r) => r.scenario === scenario)
+              .map((r) => ({ name: r.strategy, points: r.timeline })),
+          ],
+        })),
+        ...(siegeResult ? [siegeResult.timeline] : []),
+      ],
+      bars: (['hot', 'spread'] as const).map((scenario) => ({
+        title: `Reserved orders per second, ${scenarioTitle[scenario]}`,
+        unit: '/s',
+        items: [
+          { name: 'ceiling (pg alone)', value: Math.round(ceilings[scenario].ops), reference: true },
+          ...results
+            .filter((r) => r.scenario === scenario)
+            .map((r) => ({ name: r.strategy, value: Math.round(r.reservedPerSecond) })),
+        ],
+      })),
+    };
+    writeReport('orders', report);
   } finally {
     await pool.end();
     await db.drop();
@@ -298,6 +355,29 @@ async function siegeSeed002(appEnv: Record<string, string>, pool: pg.Pool, token
     console.log(
       `targets: availability 100 %, 0 failed, 500 sold, average ≤ 20 ms (seed: 1.81 s); 409 answers after the sell-out are the store saying "sold out"`,
     );
+    return {
+      timeline: {
+        title: `seed 002's siege: POST /orders, one product with 500 units (per second at nginx)`,
+        series: [{ name: 'armazem through nginx', points: accessLogTimeline(stack.accessLog, '/orders') }],
+      },
+      checks: [
+        {
+          name: 'siege: availability 100 %',
+          ok: report.availability === 100,
+          detail: `${report.availability.toFixed(2)} %`,
+        },
+        {
+          name: 'siege: 500 sold, no more',
+          ok: Number(sold.rows[0]?.n) === 500,
+          detail: `${sold.rows[0]?.n} sold, ${stock} left`,
+        },
+        {
+          name: 'siege: stock invariant',
+          ok: mismatches.length === 0,
+          detail: `${mismatches.length} mismatches`,
+        },
+      ],
+    };
   } finally {
     stack.down();
   }

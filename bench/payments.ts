@@ -13,13 +13,14 @@
  * node:http servers behind the same nginx template — the latency floor of
  * nginx → Node on this machine under this load (BENCH_REFERENCE=0 skips it).
  * Env: BENCH_SECONDS (60), BENCH_MAX_VUS (550), BENCH_WORKERS (0: workers inside the instances),
- * BENCH_NODE_FLAGS (the instances' heap flags).
+ * BENCH_NODE_FLAGS (the instances' heap flags). Writes bench/reports/payments.html (and .png).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { spawnNode, stop, waitHealthy } from './lib/processes.ts';
+import { type Point, perSecond, writeReport } from './lib/report.ts';
 import { accessLogTimes, scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -122,6 +123,7 @@ function stackPids(stateDir: string): number[] {
 function client(url: string) {
   const pool = new Pool(url, { connections: MAX_VUS + 50, pipelining: 1 });
   const latencies: number[] = [];
+  const samples: Array<[number, number]> = [];
   const request = async (method: 'GET' | 'POST', path: string, body?: string) => {
     const t0 = performance.now();
     try {
@@ -132,17 +134,22 @@ function client(url: string) {
       });
       const text = await res.body.text();
       latencies.push(performance.now() - t0);
+      samples.push([performance.now(), performance.now() - t0]);
       return { status: res.statusCode, text };
     } catch {
       latencies.push(performance.now() - t0);
+      samples.push([performance.now(), performance.now() - t0]);
       return { status: 0, text: '' };
     }
   };
+  /** Per second since `start` (a performance.now() reading). */
+  const timeline = (start: number): Point[] =>
+    perSecond(samples.map(([at, ms]) => [(at - start) / 1000, ms]));
   const p99 = () => {
     const sorted = [...latencies].sort((a, b) => a - b);
     return sorted[Math.floor(sorted.length * 0.99)] ?? 0;
   };
-  return { request, latencies, p99, close: () => pool.close().catch(() => {}) };
+  return { request, latencies, p99, timeline, close: () => pool.close().catch(() => {}) };
 }
 
 /** Virtual users ramp 1 → MAX_VUS over the run; each pays 19.90, then sleeps 1 s. */
@@ -176,7 +183,7 @@ async function ramp(request: ReturnType<typeof client>['request'], start: number
 }
 
 /** The same ramp against bare node:http ×2 behind nginx: the floor this machine allows. */
-async function reference(): Promise<{ p99: number; nginxP99: number; requests: number }> {
+async function reference(): Promise<{ p99: number; nginxP99: number; requests: number; timeline: Point[] }> {
   const ports = [3861, 3862];
   const servers = ports.map((port) => spawnNode('bench/bare-server.ts', { PORT: String(port) }));
   const nginx = startNginxFor(
@@ -189,12 +196,14 @@ async function reference(): Promise<{ p99: number; nginxP99: number; requests: n
     for (const port of ports) await waitHealthy(`http://127.0.0.1:${port}/`);
     await waitHealthy(`${nginx.url}/`);
     console.log(`reference: the same ramp against bare node:http ×2 behind nginx (${SECONDS} s)…`);
+    const startPerf = performance.now();
     await ramp(c.request, Date.now());
     await new Promise((r) => setTimeout(r, 1500)); // nginx flushes its log buffer every second
     return {
       p99: c.p99(),
       nginxP99: accessLogTimes(nginx.accessLog, '/payments').p99,
       requests: c.latencies.length,
+      timeline: c.timeline(startPerf),
     };
   } finally {
     await c.close();
@@ -226,7 +235,7 @@ async function main() {
     apiBasePort: 3851,
     instances: 2,
   });
-  const { request, latencies, p99: clientP99, close } = client(stack.url);
+  const { request, latencies, p99: clientP99, timeline, close } = client(stack.url);
 
   try {
     await request('POST', '/purge-payments');
@@ -257,6 +266,7 @@ async function main() {
       peakPss = Math.max(peakPss, now.pssMb);
     }, 250);
     const start = Date.now();
+    const startPerf = performance.now();
     const startIso = new Date(start).toISOString();
     let inconsistencies = 0;
     const audits: string[] = [];
@@ -411,6 +421,70 @@ async function main() {
     console.log(
       `\ntargets: 0 inconsistencies → ${inconsistencies}; lag 0 → ${lag}; p99 ≤ 1 ms → ${p99.toFixed(2)} ms; score within 1 % of the maximum → ${((score / maxScore) * 100).toFixed(1)} %; memory ≤ 200 MB → ${peakPss.toFixed(0)} MB PSS (${peakRss.toFixed(0)} MB RSS)`,
     );
+    writeReport('payments', {
+      title: `bench:payments — the Rinha de Backend 2025 scoring test (${SECONDS} s, 1 → ${MAX_VUS} virtual users)`,
+      command: `npm run bench:payments (BENCH_SECONDS=${SECONDS} BENCH_MAX_VUS=${MAX_VUS} BENCH_WORKERS=${WORKERS}${KILL ? ' BENCH_KILL=1' : ''} BENCH_NODE_FLAGS='${NODE_FLAGS}')`,
+      notes: [
+        'Every request as the virtual users saw it, per second; the dashed lines mark the processors’ stages. The reference (grey, dashed) is the same ramp against bare node:http ×2 behind the same nginx, run first.',
+      ],
+      checks: [
+        {
+          name: 'no inconsistency with the processors’ summaries',
+          ok: inconsistencies === 0,
+          detail: `${inconsistencies} (audits every 10 s + final)`,
+        },
+        { name: 'lag 0: every accepted payment confirmed', ok: lag === 0, detail: String(lag) },
+        {
+          name: 'score within 1 % of the maximum',
+          ok: score / maxScore >= 0.99,
+          detail: `${((score / maxScore) * 100).toFixed(1)} %`,
+        },
+        { name: 'p99 ≤ 1 ms at the clients', ok: p99 <= 1, detail: `${p99.toFixed(2)} ms` },
+        {
+          name: 'peak memory ≤ 200 MB (PSS of armazem + nginx)',
+          ok: peakPss <= 200,
+          detail: `${peakPss.toFixed(0)} MB PSS, ${peakRss.toFixed(0)} MB RSS`,
+        },
+      ],
+      timelines: [
+        {
+          title: 'POST /payments and GET /payments-summary as the clients saw them',
+          series: [
+            ...(ref
+              ? [
+                  {
+                    name: 'bare node:http ×2 behind nginx (reference)',
+                    points: ref.timeline,
+                    reference: true,
+                  },
+                ]
+              : []),
+            { name: 'armazem', points: timeline(startPerf) },
+          ],
+          stages: STAGES.map((stage, i) => ({ at: i * 10, label: stage.label })).filter(
+            (stage) => stage.at < SECONDS,
+          ),
+        },
+      ],
+      bars: [
+        {
+          title: 'p99 at the clients',
+          unit: 'ms',
+          items: [
+            ...(ref ? [{ name: 'reference', value: Math.round(ref.p99 * 100) / 100, reference: true }] : []),
+            { name: 'armazem', value: Math.round(p99 * 100) / 100 },
+          ],
+        },
+        {
+          title: 'Payments confirmed, by processor',
+          unit: 'payments',
+          items: [
+            { name: 'default (fee 5 %)', value: summary.default.totalRequests },
+            { name: 'fallback (fee 15 %)', value: summary.fallback.totalRequests },
+          ],
+        },
+      ],
+    });
   } finally {
     // The stack first: whatever else fails, no process may be left behind.
     stack.down();

@@ -11,10 +11,18 @@
  * Env: BENCH_USERS (450), BENCH_SECONDS (60), BENCH_DELAY (1: each user waits
  * a random 0–1 s between requests, as siege -d1), BENCH_ROUTE
  * (/products?category=frutas), STACK_INSTANCES (2), BENCH_DATABASE_URL, REDIS_URL.
+ * Writes bench/reports/siege.html (and .png): per second, from nginx's access logs.
  */
 import { spawnNode, stop, waitHealthy } from './lib/processes.ts';
+import { writeReport } from './lib/report.ts';
 import { type SiegeReport, siege } from './lib/siege.ts';
-import { accessLogTimes, scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
+import {
+  accessLogTimeline,
+  accessLogTimes,
+  scratchDatabase,
+  startNginxFor,
+  startStack,
+} from './lib/stack.ts';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -72,6 +80,57 @@ async function main() {
     console.log(
       `\ntarget: availability 100 %, 0 failed transactions → ${armazem.availability.toFixed(2)} %, ${armazem.failed_transactions} failed: ${ok ? 'MET' : 'NOT MET'}`,
     );
+    const name = `GET ${ROUTE} through nginx, ${INSTANCES} instances`;
+    writeReport('siege', {
+      title: `bench:siege — ${USERS} concurrent users against armazem and bare node:http`,
+      command: `npm run bench:siege (BENCH_USERS=${USERS} BENCH_SECONDS=${SECONDS} BENCH_DELAY=${DELAY} BENCH_ROUTE=${ROUTE} STACK_INSTANCES=${INSTANCES}${RATE ? ` BENCH_RATE_LIMIT=${RATE}` : ''})`,
+      notes: [
+        'siege opens a new connection per request; per-second figures come from nginx’s access log (request time at nginx). The two runs follow each other; their curves share the axes from each run’s first second.',
+      ],
+      checks: [
+        {
+          name: 'availability 100 %',
+          ok: armazem.availability === 100,
+          detail: `${armazem.availability.toFixed(2)} %`,
+        },
+        {
+          name: '0 failed transactions',
+          ok: armazem.failed_transactions === 0,
+          detail: String(armazem.failed_transactions),
+        },
+      ],
+      timelines: [
+        {
+          title: `${name} against bare node:http`,
+          series: [
+            {
+              name: 'bare node:http through nginx (reference)',
+              points: accessLogTimeline(bareNginx.accessLog, '/'),
+              reference: true,
+            },
+            { name, points: accessLogTimeline(stack.accessLog, ROUTE) },
+          ],
+        },
+      ],
+      bars: [
+        {
+          title: 'Transactions per second',
+          unit: 'tx/s',
+          items: [
+            { name: 'bare node:http (reference)', value: reference.transaction_rate, reference: true },
+            { name, value: armazem.transaction_rate },
+          ],
+        },
+        {
+          title: 'p99 at nginx',
+          unit: 'ms',
+          items: [
+            { name: 'bare node:http (reference)', value: referenceTimes.p99, reference: true },
+            { name, value: armazemTimes.p99 },
+          ],
+        },
+      ],
+    });
   } finally {
     stack.down();
     bareNginx.stop();

@@ -322,7 +322,7 @@ async function up() {
   startNginx(site());
 
   try {
-    for (const p of apiParts()) await waitForHttp(`http://127.0.0.1:${p.port}/health`);
+    for (const p of apiParts()) await waitForHttp(`http://127.0.0.1:${p.port}/readyz`);
     for (const p of workerParts()) await waitForWorker(p);
     if (PROCESSORS) {
       for (const port of [PROCESSOR_BASE_PORT, PROCESSOR_BASE_PORT + 1]) {
@@ -331,7 +331,7 @@ async function up() {
         });
       }
     }
-    await waitForHttp(`http://127.0.0.1:${PORT}/health`);
+    await waitForHttp(`http://127.0.0.1:${PORT}/readyz`);
   } catch (err) {
     console.error(`${(err as Error).message}; stopping what was started (logs in ${join(STATE, 'logs')})`);
     await down();
@@ -382,7 +382,7 @@ async function status() {
     const pid = pidOf(p);
     const alive = pid !== null && isOurs(pid, p);
     const url = p.port ? `http://127.0.0.1:${p.port}` : '';
-    const health = alive && url ? ((await httpOk(`${url}/health`)) ? 'healthy' : 'unhealthy') : '-';
+    const health = alive && url ? ((await httpOk(`${url}/readyz`)) ? 'healthy' : 'unhealthy') : '-';
     rows.push([
       p.name,
       pid === null ? '-' : String(pid),

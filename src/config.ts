@@ -35,6 +35,8 @@ const Env = Type.Object({
   MIGRATE_ON_START: Type.Boolean({ default: true }),
 
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  /** A Redis Cluster instead: comma-separated seed node URLs (credentials and TLS from the first). */
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ pattern: '^rediss?://[^,\\s]+(,rediss?://[^,\\s]+)*$' })),
   /** Namespaces every key, so several deployments (or test files) can share one Redis. */
   REDIS_KEY_PREFIX: Type.String({ default: 'armazem:', pattern: '^[A-Za-z0-9:_-]{0,64}$' }),
   /** How long Redis may stay silent while it owes replies before the connection is dropped. */
@@ -120,6 +122,30 @@ const Env = Type.Object({
    * accounts, without login as in the contest, and create the contest's five clients at start when missing.
    */
   CREDIT_CONTEST_ROUTES: Type.Boolean({ default: false }),
+  /**
+   * OpenTelemetry traces, sent over OTLP/HTTP when the endpoint is set (nothing is loaded otherwise).
+   * The SDK reads these standard variables itself; they are declared here so a bad value stops the start.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  OTEL_EXPORTER_OTLP_PROTOCOL: Type.Union([Type.Literal('http/protobuf'), Type.Literal('http/json')], {
+    default: 'http/protobuf',
+  }),
+  OTEL_EXPORTER_OTLP_HEADERS: Type.Optional(Type.String({ pattern: '^[^=,\\s]+=[^,]*(,[^=,\\s]+=[^,]*)*$' })),
+  OTEL_SERVICE_NAME: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+  OTEL_RESOURCE_ATTRIBUTES: Type.Optional(Type.String({ pattern: '^[^=,]+=[^,]*(,[^=,]+=[^,]*)*$' })),
+  OTEL_TRACES_SAMPLER: Type.Optional(
+    Type.Union([
+      Type.Literal('always_on'),
+      Type.Literal('always_off'),
+      Type.Literal('traceidratio'),
+      Type.Literal('parentbased_always_on'),
+      Type.Literal('parentbased_always_off'),
+      Type.Literal('parentbased_traceidratio'),
+    ]),
+  ),
+  OTEL_TRACES_SAMPLER_ARG: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+  /** How long the batch span processor waits before sending (ms). */
+  OTEL_BSP_SCHEDULE_DELAY: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
 
   /** The bot role (`npm run bot`): required there, unused elsewhere unless the webhook is configured. */
   TELEGRAM_BOT_TOKEN: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}:[A-Za-z0-9_-]{20,100}$' })),
@@ -154,9 +180,14 @@ const Env = Type.Object({
 
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+  /** On SIGTERM, answer /readyz 503 for this long while still serving, so balancers stop sending first. */
+  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 0 }),
 });
 
 type Env = Static<typeof Env>;
+
+/** Every variable armazem reads (deployment manifests are checked against it). */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(Env.properties));
 
 export type Config = Readonly<
   Omit<Env, 'INSTANCE_ID'> & {

@@ -8,6 +8,7 @@ import { CatalogCache } from './modules/catalog/catalog.cache.ts';
 import { CatalogRepository } from './modules/catalog/catalog.repository.ts';
 import { CreditRepository } from './modules/credit/credit.repository.ts';
 import { CustomerRepository } from './modules/customers/customers.repository.ts';
+import type { Lifecycle } from './modules/ops/readiness.ts';
 import { OrderRepository } from './modules/orders/orders.repository.ts';
 import { OrderPlacer } from './modules/orders/place-order.ts';
 import { PaymentRepository } from './modules/payments/payments.repository.ts';
@@ -33,6 +34,8 @@ export interface Deps {
   credit: CreditRepository;
   processors: { default: ProcessorClient; fallback: ProcessorClient };
   metrics: Metrics;
+  /** Draining from the stop signal on: readiness fails while requests are still served. */
+  lifecycle: Lifecycle;
   telegramLinks: TelegramLinkRepository;
   /** Signs access tokens: JWT_SECRET, or in development a fallback (see jwtSecret). */
   jwtSecret: string;
@@ -46,7 +49,13 @@ export const VERSION: string = JSON.parse(
 /** Names the backends from configuration alone, so it can be the first log line. */
 export function describeBackends(config: Config): string {
   const database = config.DATABASE_URL ? 'postgres (DATABASE_URL)' : `embedded PGlite in ${config.DATA_DIR}`;
-  const cache = !config.CACHE_ENABLED ? 'off' : config.REDIS_URL ? 'redis (REDIS_URL)' : 'in-process memory';
+  const cache = !config.CACHE_ENABLED
+    ? 'off'
+    : config.REDIS_CLUSTER_NODES
+      ? 'redis cluster (REDIS_CLUSTER_NODES)'
+      : config.REDIS_URL
+        ? 'redis (REDIS_URL)'
+        : 'in-process memory';
   return `database: ${database}; cache: ${cache}`;
 }
 
@@ -131,6 +140,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     log,
     version: VERSION,
     metrics,
+    lifecycle: { draining: false },
     customers: new CustomerRepository(db.pool),
     refreshTokens: new RefreshTokenRepository(db.pool, config.REFRESH_TOKEN_TTL_SECONDS),
     orders,

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { type Point, Timeline } from './report.ts';
 
 export interface LoadResult {
   rps: number;
@@ -6,6 +7,8 @@ export interface LoadResult {
   p99: number;
   non2xx: number;
   errors: number;
+  /** Requests answered and latency percentiles, second by second. */
+  timeline: Point[];
 }
 
 export interface LoadOptions {
@@ -18,8 +21,22 @@ export interface LoadOptions {
   rate?: number;
 }
 
+/** autocannon with every response's latency kept per second. */
+export async function runAutocannon(
+  options: autocannon.Options,
+): Promise<{ result: autocannon.Result; timeline: Point[] }> {
+  const timeline = new Timeline();
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(options, (err, r) => (err ? reject(err) : resolve(r)));
+    instance.on('response', (_client, _status, _bytes, responseTime) => timeline.record(responseTime));
+  });
+  // The second in which the run stopped is partial: left out so curves do not dive at the end.
+  const seconds = typeof options.duration === 'number' ? options.duration : Number.POSITIVE_INFINITY;
+  return { result, timeline: timeline.perSecond().filter((p) => p.t < seconds) };
+}
+
 export async function runLoad(o: LoadOptions): Promise<LoadResult> {
-  const result = await autocannon({
+  const { result, timeline } = await runAutocannon({
     url: o.url,
     connections: o.connections,
     duration: o.seconds,
@@ -32,6 +49,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     p99: result.latency.p99,
     non2xx: result.non2xx,
     errors: result.errors + result.timeouts,
+    timeline,
   };
 }
 

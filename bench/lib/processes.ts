@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export { waitForHttp as waitHealthy } from '../../scripts/lib/wait.ts';
@@ -32,4 +33,14 @@ export async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
   await exited;
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc. Unlike
+ * throughput, CPU per request hardly moves when other work shares the
+ * machine, so it compares builds where wall-clock figures drift.
+ */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(stat[11]) + Number(stat[12])) / 100;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { type NginxSite, startNginx } from '../../scripts/lib/nginx.ts';
 import { ROOT } from './processes.ts';
+import { type Point, perSecond } from './report.ts';
 
 /** A scratch database for one bench run, made from an admin URL. */
 export async function scratchDatabase(
@@ -122,6 +123,17 @@ export function accessLogTimes(
     .sort((a, b) => a - b);
   const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
   return { count: times.length, p50: at(0.5), p99: at(0.99), max: times.at(-1) ?? 0 };
+}
+
+/** Requests for `uri` per second of the run and their latency percentiles, from nginx's JSON access log. */
+export function accessLogTimeline(file: string, uri: string): Point[] {
+  const entries = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { time: string; uri: string; requestTime: number })
+    .filter((e) => e.uri === uri);
+  const start = Math.min(...entries.map((e) => Date.parse(e.time)));
+  return perSecond(entries.map((e) => [(Date.parse(e.time) - start) / 1000, e.requestTime * 1000]));
 }
 
 /** nginx with the same template in front of arbitrary upstreams (the bare node:http reference). */

@@ -1,46 +1,6 @@
-import closeWithGrace from 'close-with-grace';
-import { buildApp } from '../app.ts';
-import { createDeps, describeBackends } from '../deps.ts';
-import { ensureContestClients } from '../modules/credit/contest-clients.ts';
-import { ensureAdmin } from '../modules/customers/ensure-admin.ts';
-import { createOrderWorker } from '../modules/orders/create-worker.ts';
-import { createPaymentWorker } from '../modules/payments/create-worker.ts';
-import { createLogger } from '../platform/logger.ts';
+// Tracing hooks pg, ioredis and node:http as they load, so it starts before the role's modules are imported.
+import { startTracing } from '../platform/tracing.ts';
 import { loadConfigOrExit } from './load-config.ts';
 
-const config = loadConfigOrExit();
-const log = createLogger(config);
-log.info({ port: config.PORT }, `armazem starting — ${describeBackends(config)}`);
-
-const deps = await createDeps(config, log);
-// Loaded only when used: node-pg-migrate costs ≈3 MB per process (instances behind a stack that migrates once skip it).
-if (config.MIGRATE_ON_START) await (await import('../platform/migrations.ts')).migrate(deps.db.pool, log);
-if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD)
-  await ensureAdmin(deps.customers, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, log);
-if (config.CREDIT_CONTEST_ROUTES) {
-  const created = await ensureContestClients(deps.db.pool, deps.customers);
-  if (created.length > 0) log.info({ clients: created }, 'Rinha 2024/Q1 contest clients created');
-}
-const app = await buildApp(deps);
-// The embedded single process runs the order worker too; deployments run it as its own role.
-const inProcess = config.WORKER_IN_PROCESS ?? !config.DATABASE_URL;
-const worker = inProcess ? createOrderWorker(deps) : null;
-const paymentWorker = inProcess ? createPaymentWorker(deps) : null;
-app.addHook('onClose', async () => {
-  await Promise.all([worker?.stop(), paymentWorker?.stop()]);
-  await deps.close();
-});
-
-// SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close pools.
-closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS }, async ({ signal, err }) => {
-  if (err) log.error({ err }, 'fatal error; shutting down');
-  else log.info({ signal }, 'shutting down');
-  await app.close();
-  log.info('stopped');
-  log.flush();
-});
-
-await worker?.start();
-await paymentWorker?.start();
-await app.listen({ host: config.HOST, port: config.PORT });
-log.flush();
+await startTracing(loadConfigOrExit(), 'api');
+await import('./roles/api.ts');

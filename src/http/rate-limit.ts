@@ -1,15 +1,15 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { ERRORS } from '../errors.ts';
 
 /**
- * Rate limits counted in Redis, so every instance shares them; in process
+ * Rate limits counted in Redis (one key per limit, so a cluster serves them too), so every instance shares them; in process
  * when there is no Redis. While Redis is unreachable requests pass
  * (skipOnError): nginx's per-IP limit still stands in front, and a Redis
  * outage must not lock customers out of their accounts.
  */
-export async function registerRateLimits(app: FastifyInstance, redis: Redis | null): Promise<void> {
+export async function registerRateLimits(app: FastifyInstance, redis: Redis | Cluster | null): Promise<void> {
   await app.register(rateLimit, {
     global: false,
     ...(redis ? { redis } : {}),

@@ -1,3 +1,5 @@
+import { inSpan } from './tracing.ts';
+
 /**
  * Group commit inside one process: requests that arrive while a batch is at
  * the database wait and go together in the next one. Nothing waits for a
@@ -47,7 +49,9 @@ export class Batcher<I, O> {
       const batch = this.queue.splice(0, this.maxBatch);
       this.onBatch(batch.length);
       try {
-        const results = await this.run(batch.map((b) => b.item));
+        const results = await inSpan('group commit', { 'armazem.batch.size': batch.length }, () =>
+          this.run(batch.map((b) => b.item)),
+        );
         if (results.length !== batch.length)
           throw new Error(`batch returned ${results.length} results for ${batch.length} items`);
         for (const [i, b] of batch.entries()) b.resolve(results[i] as O);

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Config } from '../config.ts';
 import { redactUrl } from './database.ts';
 import type { Logger } from './logger.ts';
@@ -26,23 +26,56 @@ export interface KeyValueStore {
   details(): Promise<Record<string, string | number>>;
   /** Runs `task` after every reconnection, before `available()` turns true again. */
   onReconnect(task: () => Promise<void>): void;
-  /** The Redis client, for libraries that speak Redis themselves (rate limits); null in memory. */
-  readonly redisClient: Redis | null;
+  /** The Redis client (or cluster), for libraries that speak Redis themselves (rate limits); null in memory. */
+  readonly redisClient: Redis | Cluster | null;
   close(): Promise<void>;
 }
 
 export async function openKeyValueStore(config: Config, log: Logger): Promise<KeyValueStore> {
-  if (!config.REDIS_URL) return new MemoryStore();
-  const store = new RedisStore(config.REDIS_URL, config, log);
+  if (!config.REDIS_URL && !config.REDIS_CLUSTER_NODES) return new MemoryStore();
+  const store = new RedisStore(config, log);
   await store.waitReady(2000);
   return store;
+}
+
+/**
+ * REDIS_CLUSTER_NODES (a few seed nodes; the rest is discovered) makes a
+ * Cluster client; credentials and TLS come from the first URL. Every
+ * multi-key command armazem sends names keys of one hash slot ({…} tags).
+ */
+function connect(config: Config, options: RedisOptions): { client: Redis | Cluster; description: string } {
+  if (!config.REDIS_CLUSTER_NODES) {
+    const url = config.REDIS_URL as string;
+    return { client: new Redis(url, options), description: `redis ${redactUrl(url)}` };
+  }
+  const urls = config.REDIS_CLUSTER_NODES.split(',').map((u) => new URL(u));
+  const first = urls[0] as URL;
+  const { enableOfflineQueue, retryStrategy, ...perNode } = options;
+  const client = new Cluster(
+    urls.map((u) => ({ host: u.hostname, port: Number(u.port || 6379) })),
+    {
+      enableOfflineQueue,
+      enableAutoPipelining: true,
+      clusterRetryStrategy: retryStrategy,
+      redisOptions: {
+        ...perNode,
+        ...(first.username ? { username: decodeURIComponent(first.username) } : {}),
+        ...(first.password ? { password: decodeURIComponent(first.password) } : {}),
+        ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+      },
+    },
+  );
+  return {
+    client,
+    description: `redis cluster ${urls.map((u) => `${u.hostname}:${u.port || 6379}`).join(',')}`,
+  };
 }
 
 class RedisStore implements KeyValueStore {
   readonly kind = 'redis';
   readonly description: string;
-  private readonly redis: Redis;
-  readonly redisClient: Redis;
+  private readonly redis: Redis | Cluster;
+  readonly redisClient: Redis | Cluster;
   private readonly prefix: string;
   private readonly reconnectTasks: Array<() => Promise<void>> = [];
   private everReady = false;
@@ -51,11 +84,10 @@ class RedisStore implements KeyValueStore {
 
   private readonly log: Logger;
 
-  constructor(url: string, config: Config, log: Logger) {
+  constructor(config: Config, log: Logger) {
     this.log = log;
-    this.description = `redis ${redactUrl(url)}`;
     this.prefix = config.REDIS_KEY_PREFIX;
-    this.redis = new Redis(url, {
+    const { client, description } = connect(config, {
       keyPrefix: this.prefix,
       // One round trip carries every command issued in the same tick.
       enableAutoPipelining: true,
@@ -71,6 +103,8 @@ class RedisStore implements KeyValueStore {
       retryStrategy: (times) => Math.min(times * 100, 2000),
       connectionName: `armazem:${config.INSTANCE_ID}`,
     });
+    this.redis = client;
+    this.description = description;
     this.redisClient = this.redis;
     this.redis.on('error', (err) => this.log.debug({ err: err.message }, 'redis error'));
     this.redis.on('close', () => {
@@ -130,15 +164,21 @@ class RedisStore implements KeyValueStore {
   async setIfAbsent(key: string, value: string, ttlMs: number) {
     return (await this.redis.set(key, value, 'PX', ttlMs, 'NX')) === 'OK';
   }
+  /** SCANs every master (a cluster's keys are spread over them); deletes key by key, as keys of different slots cannot share a DEL. */
   async deleteMatching(pattern: string): Promise<number> {
+    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
     let deleted = 0;
-    let cursor = '0';
-    do {
-      // SCAN's MATCH is not prefixed by ioredis; the keys it returns are.
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.prefix + pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) deleted += await this.redis.del(...keys.map((k) => k.slice(this.prefix.length)));
-    } while (cursor !== '0');
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        // SCAN's MATCH is not prefixed by ioredis; the keys it returns are.
+        const [next, keys] = await node.scan(cursor, 'MATCH', this.prefix + pattern, 'COUNT', 1000);
+        cursor = next;
+        // Auto-pipelined: one round trip per node for the whole page.
+        const counts = await Promise.all(keys.map((k) => this.redis.del(k.slice(this.prefix.length))));
+        deleted += counts.reduce((a, b) => a + b, 0);
+      } while (cursor !== '0');
+    }
     return deleted;
   }
   async ping(): Promise<number> {
@@ -147,12 +187,21 @@ class RedisStore implements KeyValueStore {
     return performance.now() - t0;
   }
   async details() {
-    const info = await this.redis.info();
-    const field = (name: string) => info.match(new RegExp(`^${name}:(.*)$`, 'm'))?.[1]?.trim() ?? '';
-    return {
+    const node = this.redis instanceof Cluster ? this.redis.nodes('master')[0] : this.redis;
+    const info = (await node?.info()) ?? '';
+    const field = (name: string, text = info) =>
+      text.match(new RegExp(`^${name}:(.*)$`, 'm'))?.[1]?.trim() ?? '';
+    const base = {
       version: field('redis_version'),
       usedMemoryBytes: Number(field('used_memory')),
       connectedClients: Number(field('connected_clients')),
+    };
+    if (!(this.redis instanceof Cluster)) return base;
+    const cluster = await this.redis.cluster('INFO');
+    return {
+      ...base,
+      clusterState: field('cluster_state', cluster),
+      clusterMasters: this.redis.nodes('master').length,
     };
   }
   onReconnect(task: () => Promise<void>) {

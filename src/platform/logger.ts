@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import type { Config } from '../config.ts';
+import { traceLogFields, tracingEnabled } from './tracing.ts';
 
 export type Logger = FastifyBaseLogger;
 
@@ -17,6 +18,8 @@ export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'INSTANCE_ID'>):
     {
       level: config.LOG_LEVEL,
       base: { instance: config.INSTANCE_ID, pid: process.pid },
+      // With tracing on, every line written inside a span names its trace.
+      ...(tracingEnabled() ? { mixin: traceLogFields } : {}),
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', 'password', 'token', 'refreshToken'],
         censor: '[redacted]',

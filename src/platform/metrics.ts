@@ -41,6 +41,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly botUpdates = new Histogram({
+    name: 'bot_update_duration_seconds',
+    help: 'Telegram updates handled by the bot, by kind, and how long each took',
+    labelNames: ['type'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

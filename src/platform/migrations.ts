@@ -1,9 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import type pg from 'pg';
 import type { Logger } from './logger.ts';
-
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
+import { MIGRATIONS_DIR } from './migration-files.ts';
 
 /**
  * Applies pending migrations. node-pg-migrate holds an advisory lock, so

@@ -116,6 +116,16 @@ describe('docker-compose.yml', () => {
     },
   );
 
+  it('checks readiness, not /health, before sending traffic: api instances on /readyz, the worker on its ops port', () => {
+    for (const [name, s] of services.filter(([, s]) => s.build && !s.command)) {
+      expect(s.healthcheck?.test.join(' '), name).toMatch(/127\.0\.0\.1:3000\/readyz/);
+    }
+    const worker = compose.services.worker;
+    const port = worker?.environment?.WORKER_METRICS_PORT;
+    expect(port).toMatch(/^\d+$/);
+    expect(worker?.healthcheck?.test.join(' ')).toContain(`127.0.0.1:${port}/readyz`);
+  });
+
   it('credit: nginx on 9999 → 2 api instances with the contest routes → PostgreSQL 17 only, started in health order', () => {
     const members = inProfile('credit');
     const [[nginxName, nginx] = []] = members.filter(([, s]) => s.image?.startsWith('nginx'));

@@ -17,7 +17,14 @@ export interface Processors {
 
 /** The two payment-processor emulators on free ports (default fee 0.05, fallback 0.15). */
 export async function startProcessors(
-  opts: { healthWindowMs?: number; onRequest?: (name: ProcessorName, url: string) => void } = {},
+  opts: {
+    healthWindowMs?: number;
+    onRequest?: (
+      name: ProcessorName,
+      url: string,
+      headers: Record<string, string | string[] | undefined>,
+    ) => void;
+  } = {},
 ): Promise<Processors> {
   const app = {} as Record<ProcessorName, FastifyInstance>;
   const url = {} as Record<ProcessorName, string>;
@@ -31,7 +38,7 @@ export async function startProcessors(
       ...(opts.healthWindowMs ? { healthWindowMs: opts.healthWindowMs } : {}),
     });
     const onRequest = opts.onRequest;
-    if (onRequest) p.addHook('onRequest', async (request) => onRequest(name, request.url));
+    if (onRequest) p.addHook('onRequest', async (request) => onRequest(name, request.url, request.headers));
     await p.listen({ port: 0, host: '127.0.0.1' });
     app[name] = p;
     url[name] = `http://127.0.0.1:${(p.server.address() as { port: number }).port}`;

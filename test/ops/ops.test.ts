@@ -30,6 +30,13 @@ describe('operations routes', () => {
     expect(Date.parse(res.json().timestamp)).toBeGreaterThan(Date.now() - 10_000);
   });
 
+  it('GET /livez answers while the process serves; GET /readyz once the database has every migration', async () => {
+    expect((await get('/livez')).json()).toEqual({ status: 'live' });
+    const ready = await get('/readyz');
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json()).toEqual({ status: 'ready', database: 'up', migrations: 'applied' });
+  });
+
   it('GET /services details each dependency with version, latency and pool or memory figures', async () => {
     const res = await get('/services');
     expect(res.statusCode).toBe(200);

@@ -100,6 +100,23 @@ describe('local stack: nginx in front of two instances', () => {
     rmSync(`${stateDir}-other`, { recursive: true, force: true });
   });
 
+  it('answers probes through nginx but keeps /metrics for Prometheus on the instances only', async () => {
+    expect((await via('/livez')).status).toBe(200);
+    expect(await (await via('/readyz')).json()).toEqual({
+      status: 'ready',
+      database: 'up',
+      migrations: 'applied',
+    });
+    const hidden = await via('/metrics');
+    expect(hidden.status).toBe(404);
+    expect(hidden.headers.get('content-type')).toBe('application/problem+json');
+    expect(await hidden.json()).toMatchObject({ code: 'route_not_found' });
+    expect(await (await via('/metrics?x=1')).text()).not.toMatch(/http_request_duration_seconds/);
+    const direct = await fetch(`http://127.0.0.1:${apiPorts[0]}/metrics`);
+    expect(direct.status).toBe(200);
+    expect(await direct.text()).toMatch(/http_request_duration_seconds_bucket/);
+  });
+
   it('populates sample data and demonstrates the cache: a miss, then a hit, with their times', async () => {
     const populate = await stack('populate');
     expect(populate.code, populate.out).toBe(0);

@@ -4,7 +4,9 @@ import { sequentialize } from '@grammyjs/runner';
 import { RedisAdapter } from '@grammyjs/storage-redis';
 import { Bot, type Context, lazySession, MemorySessionStorage, type StorageAdapter } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
+import type { Redis } from 'ioredis';
 import type { Deps } from '../../deps.ts';
+import { inSpan } from '../../platform/tracing.ts';
 import type { BotContext, SessionData } from './context.ts';
 import { registerHandlers } from './handlers/register.ts';
 import { localeOf, TRANSLATIONS } from './i18n.ts';
@@ -23,6 +25,7 @@ export type BotDeps = Pick<
   | 'payments'
   | 'credit'
   | 'telegramLinks'
+  | 'metrics'
 >;
 
 export interface BotOptions {
@@ -41,6 +44,10 @@ const SESSION_TTL_SECONDS = 30 * 86_400;
 
 /** The updates the bot handles; anything else Telegram would send is not asked for. */
 export const ALLOWED_UPDATES = ['message', 'callback_query', 'inline_query'] as const;
+
+/** Which kind of update (message, callback_query, inline_query): the key beside update_id. */
+const updateType = (ctx: Context): string =>
+  Object.keys(ctx.update).find((k) => k !== 'update_id') ?? 'unknown';
 
 /** Updates from one user, and in one chat, are handled in order; different ones run concurrently. */
 const orderingKeys = (ctx: Context): string[] => {
@@ -65,6 +72,16 @@ export function createBot(deps: BotDeps, options: BotOptions = {}): Bot<BotConte
   // Telegram's 429 (after its retry_after) and 5xx are retried; a refusal (400) is not.
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 60 }));
 
+  // Each update timed by kind, and one span per update with tracing on: its SQL, Redis and Bot API calls nest in it.
+  bot.use((ctx, next) => {
+    const type = updateType(ctx);
+    const done = deps.metrics.botUpdates.startTimer({ type });
+    return inSpan(
+      'bot update',
+      { 'telegram.update_id': ctx.update.update_id, 'telegram.update_type': type },
+      () => next(),
+    ).finally(done);
+  });
   bot.use(sequentialize(orderingKeys));
   bot.use((ctx, next) => {
     ctx.locale = localeOf(ctx.from?.language_code);
@@ -86,7 +103,8 @@ export function createBot(deps: BotDeps, options: BotOptions = {}): Bot<BotConte
     }),
   );
   const storage: StorageAdapter<SessionData> = kv.redisClient
-    ? new RedisAdapter<SessionData>({ instance: kv.redisClient, ttl: SESSION_TTL_SECONDS })
+    ? // Single-key GET/SET/DEL only, which a Redis Cluster client serves as well.
+      new RedisAdapter<SessionData>({ instance: kv.redisClient as Redis, ttl: SESSION_TTL_SECONDS })
     : new MemorySessionStorage<SessionData>(SESSION_TTL_SECONDS * 1000);
   // Lazy: browsing never reads the session; only the cart does.
   bot.use(

@@ -19,8 +19,9 @@ export type CacheRead = { hit: true; body: string } | { hit: false; version: str
 
 const MISS_UNCACHEABLE: CacheRead = { hit: false, version: null };
 const LISTS_VERSION = 'catalog:{lists}:ver';
-const HITS = 'catalog:stats:hits';
-const MISSES = 'catalog:stats:misses';
+// One slot for both, as they are read with one MGET.
+const HITS = 'catalog:{stats}:hits';
+const MISSES = 'catalog:{stats}:misses';
 
 const productVersionKey = (id: number) => `catalog:{p${id}}:ver`;
 const productBodyKey = (id: number) => `catalog:{p${id}}:body`;

@@ -7,6 +7,7 @@ import type { KeyValueStore } from '../../platform/kv.ts';
 import type { Metrics } from '../../platform/metrics.ts';
 import type { CatalogCache } from '../catalog/catalog.cache.ts';
 import type { CatalogRepository } from '../catalog/catalog.repository.ts';
+import { type Lifecycle, readinessCheck, withTimeout } from './readiness.ts';
 
 export interface OpsDeps {
   metrics: Metrics;
@@ -15,26 +16,11 @@ export interface OpsDeps {
   db: Database;
   kv: KeyValueStore;
   catalog: { repository: CatalogRepository; cache: CatalogCache };
+  lifecycle: Lifecycle;
 }
 
 /** Health checks must answer even when a dependency hangs. */
 const PROBE_TIMEOUT_MS = 1000;
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}
 
 interface Probe {
   up: boolean;
@@ -63,6 +49,12 @@ const DependencyStatus = Type.Object({
   latencyMs: Type.Number(),
   error: Type.Optional(Type.String()),
   details: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()])),
+});
+
+const ReadinessBody = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready'), Type.Literal('draining')]),
+  database: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+  migrations: Type.Union([Type.Literal('applied'), Type.Literal('pending'), Type.Literal('unknown')]),
 });
 
 const HealthBody = Type.Object({
@@ -105,6 +97,8 @@ export function opsRoutes(app: AppInstance, deps: OpsDeps): void {
       links: {
         products: '/products',
         health: '/health',
+        livez: '/livez',
+        readyz: '/readyz',
         services: '/services',
         stats: '/stats',
         ping: '/ping',
@@ -134,6 +128,42 @@ export function opsRoutes(app: AppInstance, deps: OpsDeps): void {
         cache: cacheState,
         timestamp: new Date().toISOString(),
       });
+    },
+  );
+
+  // For orchestrators: liveness never looks at dependencies (a database
+  // outage must not restart every process); readiness does.
+  app.get(
+    '/livez',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness: 200 while the process serves requests',
+        response: { 200: Type.Object({ status: Type.Literal('live') }) },
+      },
+    },
+    async () => ({ status: 'live' as const }),
+  );
+
+  const readiness = readinessCheck(db.pool, deps.lifecycle);
+  app.addHook('preClose', async () => {
+    deps.lifecycle.draining = true;
+  });
+  app.get(
+    '/readyz',
+    {
+      logLevel: 'warn',
+      schema: {
+        tags: ['operations'],
+        summary:
+          'Readiness: 200 when the database answers with every migration applied and the process is not stopping',
+        response: { 200: ReadinessBody, 503: ReadinessBody },
+      },
+    },
+    async (_request, reply) => {
+      const state = await readiness();
+      return reply.code(state.status === 'ready' ? 200 : 503).send(state);
     },
   );
 

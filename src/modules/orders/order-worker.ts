@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { inTransaction } from '../../platform/database.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { inSpan } from '../../platform/tracing.ts';
 import { WakeLoop } from '../../platform/wake-loop.ts';
 import type { OrderRepository } from './orders.repository.ts';
 import { applyStockDeltas, lockProducts } from './stock.ts';
@@ -27,52 +28,59 @@ export async function reservePendingBatch(
       values: [opts.batchSize],
     });
     if (orders.length === 0) return { reserved: 0, rejected: 0 };
-    const ids = orders.map((o) => Number(o.id));
-    const { rows: items } = await tx.query<{ order_id: string; product_id: string; quantity: number }>({
-      name: 'queue_items',
-      text: 'SELECT order_id, product_id, quantity FROM order_items WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, product_id',
-      values: [ids],
-    });
-    const lines = new Map<number, Array<{ productId: number; quantity: number }>>();
-    for (const i of items) {
-      const list = lines.get(Number(i.order_id)) ?? [];
-      list.push({ productId: Number(i.product_id), quantity: i.quantity });
-      lines.set(Number(i.order_id), list);
-    }
-    const productIds = [...new Set(items.map((i) => Number(i.product_id)))].sort((a, b) => a - b);
-    const stock = new Map([...(await lockProducts(tx, productIds))].map(([id, p]) => [id, p.stock]));
+    // A span only for batches that found work (idle polls would be noise).
+    return inSpan('order-worker batch', { 'armazem.orders.claimed': orders.length }, async (span) => {
+      const ids = orders.map((o) => Number(o.id));
+      const { rows: items } = await tx.query<{ order_id: string; product_id: string; quantity: number }>({
+        name: 'queue_items',
+        text: 'SELECT order_id, product_id, quantity FROM order_items WHERE order_id = ANY($1::bigint[]) ORDER BY order_id, product_id',
+        values: [ids],
+      });
+      const lines = new Map<number, Array<{ productId: number; quantity: number }>>();
+      for (const i of items) {
+        const list = lines.get(Number(i.order_id)) ?? [];
+        list.push({ productId: Number(i.product_id), quantity: i.quantity });
+        lines.set(Number(i.order_id), list);
+      }
+      const productIds = [...new Set(items.map((i) => Number(i.product_id)))].sort((a, b) => a - b);
+      const stock = new Map([...(await lockProducts(tx, productIds))].map(([id, p]) => [id, p.stock]));
 
-    const reserved: number[] = [];
-    const rejected: Array<[number, number]> = [];
-    const taken = new Map<number, number>();
-    for (const orderId of ids) {
-      const want = lines.get(orderId) ?? [];
-      const short = want.find((l) => (stock.get(l.productId) ?? 0) < l.quantity);
-      if (short) {
-        rejected.push([orderId, short.productId]);
-        continue;
+      const reserved: number[] = [];
+      const rejected: Array<[number, number]> = [];
+      const taken = new Map<number, number>();
+      for (const orderId of ids) {
+        const want = lines.get(orderId) ?? [];
+        const short = want.find((l) => (stock.get(l.productId) ?? 0) < l.quantity);
+        if (short) {
+          rejected.push([orderId, short.productId]);
+          continue;
+        }
+        for (const l of want) {
+          stock.set(l.productId, (stock.get(l.productId) ?? 0) - l.quantity);
+          taken.set(l.productId, (taken.get(l.productId) ?? 0) - l.quantity);
+        }
+        reserved.push(orderId);
       }
-      for (const l of want) {
-        stock.set(l.productId, (stock.get(l.productId) ?? 0) - l.quantity);
-        taken.set(l.productId, (taken.get(l.productId) ?? 0) - l.quantity);
-      }
-      reserved.push(orderId);
-    }
-    await applyStockDeltas(tx, taken);
-    await tx.query({
-      name: 'queue_mark_reserved',
-      text: `UPDATE orders SET status = 'reserved', reserved_at = now(), updated_at = now(),
+      await applyStockDeltas(tx, taken);
+      await tx.query({
+        name: 'queue_mark_reserved',
+        text: `UPDATE orders SET status = 'reserved', reserved_at = now(), updated_at = now(),
                expires_at = now() + make_interval(secs => $2)
              WHERE id = ANY($1::bigint[])`,
-      values: [reserved, opts.reservationTtlSeconds],
-    });
-    await tx.query({
-      name: 'queue_mark_rejected',
-      text: `UPDATE orders o SET status = 'rejected', rejected_product_id = r.product_id, updated_at = now()
+        values: [reserved, opts.reservationTtlSeconds],
+      });
+      await tx.query({
+        name: 'queue_mark_rejected',
+        text: `UPDATE orders o SET status = 'rejected', rejected_product_id = r.product_id, updated_at = now()
              FROM unnest($1::bigint[], $2::bigint[]) AS r(id, product_id) WHERE o.id = r.id`,
-      values: [rejected.map(([o]) => o), rejected.map(([, p]) => p)],
+        values: [rejected.map(([o]) => o), rejected.map(([, p]) => p)],
+      });
+      span.setAttributes({
+        'armazem.orders.reserved': reserved.length,
+        'armazem.orders.rejected': rejected.length,
+      });
+      return { reserved: reserved.length, rejected: rejected.length };
     });
-    return { reserved: reserved.length, rejected: rejected.length };
   });
 }
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from '../../platform/logger.ts';
 import type { Metrics } from '../../platform/metrics.ts';
+import { inSpan } from '../../platform/tracing.ts';
 import { WakeLoop } from '../../platform/wake-loop.ts';
 import { chooseProcessor } from './choose-processor.ts';
 import { afterCall, type BreakerConfig, type BreakerState, breakerAt, CLOSED } from './circuit-breaker.ts';
@@ -176,27 +177,38 @@ export class PaymentWorker extends WakeLoop {
           return decision;
         });
     if (claimed.length === 0) return 0;
-    const outcomes = await Promise.all(
-      claimed.map(async (c) => {
-        const client = this.clients.get(c.processor) as ProcessorClient;
-        const timeout = callTimeoutMs(this.opts.timeoutMs, c.attempts, c.pinnedBefore);
-        const outcome: CallOutcome = await client.pay(c.correlationId, c.amount, c.requestedAt, timeout);
-        this.breakers.set(
-          c.processor,
-          afterCall(
-            this.breakers.get(c.processor) ?? CLOSED,
-            outcome === 'accepted' || outcome === 'duplicate' ? 'success' : 'failure',
-            Date.now(),
-            BREAKER,
-          ),
-        );
-        if (outcome === 'accepted' || outcome === 'duplicate')
-          this.lastSuccessAt.set(c.processor, Date.now());
-        this.metrics.payments.inc({ processor: c.processor, outcome });
-        return { claimed: c, outcome, retryInMs: retryInMs(c, outcome) };
-      }),
-    );
-    await this.payments.record(outcomes, this.opts.maxOrderAttempts);
-    return claimed.length;
+    // A span per round that found payments (idle polls would be noise), a child per processor call.
+    return inSpan('payment-worker round', { 'armazem.payments.claimed': claimed.length }, async () => {
+      const outcomes = await Promise.all(
+        claimed.map(async (c) => {
+          const client = this.clients.get(c.processor) as ProcessorClient;
+          const timeout = callTimeoutMs(this.opts.timeoutMs, c.attempts, c.pinnedBefore);
+          const outcome: CallOutcome = await inSpan(
+            'processor call',
+            { 'armazem.processor': c.processor, 'armazem.payment.attempt': c.attempts + 1 },
+            async (span) => {
+              const result = await client.pay(c.correlationId, c.amount, c.requestedAt, timeout);
+              span.setAttributes({ 'armazem.processor.outcome': result });
+              return result;
+            },
+          );
+          this.breakers.set(
+            c.processor,
+            afterCall(
+              this.breakers.get(c.processor) ?? CLOSED,
+              outcome === 'accepted' || outcome === 'duplicate' ? 'success' : 'failure',
+              Date.now(),
+              BREAKER,
+            ),
+          );
+          if (outcome === 'accepted' || outcome === 'duplicate')
+            this.lastSuccessAt.set(c.processor, Date.now());
+          this.metrics.payments.inc({ processor: c.processor, outcome });
+          return { claimed: c, outcome, retryInMs: retryInMs(c, outcome) };
+        }),
+      );
+      await this.payments.record(outcomes, this.opts.maxOrderAttempts);
+      return claimed.length;
+    });
   }
 }

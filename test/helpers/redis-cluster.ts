@@ -1,0 +1,93 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { eventually } from './env.ts';
+import { freePort } from './process.ts';
+
+export interface RedisCluster {
+  /** REDIS_CLUSTER_NODES for the app: every master as a seed. */
+  nodesEnv: string;
+  /** One plain client per master, to look at what each holds. */
+  masters: Redis[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A real Redis Cluster of `size` masters (no replicas) on this machine:
+ * `redis-server --cluster-enabled yes` per node, joined by `redis-cli
+ * --cluster create`, which spreads the 16,384 slots over them.
+ */
+export async function startRedisCluster(size = 3): Promise<RedisCluster> {
+  const dir = mkdtempSync(join(tmpdir(), 'armazem-redis-cluster-'));
+  const ports: number[] = [];
+  const servers: ChildProcess[] = [];
+  for (let i = 0; i < size; i++) {
+    // A cluster node also listens on port + 10000 for its bus.
+    let port = await freePort();
+    while (port + 10_000 > 65_535) port = await freePort();
+    ports.push(port);
+    servers.push(
+      spawn(
+        'redis-server',
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '5000',
+          '--dir',
+          dir,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+        ],
+        { stdio: 'ignore' },
+      ),
+    );
+  }
+  const masters = ports.map((port) => new Redis({ port, host: '127.0.0.1', lazyConnect: true }));
+  const stop = async () => {
+    for (const m of masters) m.disconnect();
+    await Promise.all(
+      servers.map((s) =>
+        s.exitCode !== null ? null : new Promise((r) => s.once('exit', r).kill('SIGKILL')),
+      ),
+    );
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const m of masters) await eventually(() => m.connect(), 10_000);
+    const created = spawnSync(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...ports.map((p) => `127.0.0.1:${p}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
+    if (created.status !== 0)
+      throw new Error(`redis-cli --cluster create failed:\n${created.stdout}${created.stderr}`);
+    await eventually(async () => {
+      for (const m of masters) {
+        const info = await m.cluster('INFO');
+        if (!/cluster_state:ok/.test(info)) throw new Error(`cluster not ok yet on ${m.options.port}`);
+      }
+    }, 20_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { nodesEnv: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), masters, stop };
+}
