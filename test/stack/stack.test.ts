@@ -227,8 +227,15 @@ describe('local stack: nginx in front of two instances', () => {
   it('after stack:down, no process of the stack is left', async () => {
     const nginxPid = pidOf('nginx');
     const workerPid = pidOf('worker-1');
-    expect(alive(nginxPid)).toBe(true);
-    expect(alive(workerPid)).toBe(true);
+    const logOf = (name: string) => {
+      try {
+        return readFileSync(join(stateDir, 'logs', `${name}.log`), 'utf8').slice(-2000);
+      } catch {
+        return '(no log)';
+      }
+    };
+    expect(alive(nginxPid), logOf('nginx-error')).toBe(true);
+    expect(alive(workerPid), logOf('worker-1')).toBe(true);
     const down = await stack('down');
     expect(down.code, down.out).toBe(0);
     expect(alive(nginxPid)).toBe(false);
