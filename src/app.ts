@@ -1,8 +1,8 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
 import type { Deps } from './deps.ts';
+import type { AppInstance } from './http/app-instance.ts';
 import { registerAuth } from './http/auth.ts';
 import { clientErrorHandler, frameworkErrors } from './http/edge-errors.ts';
 import { registerOpenApi } from './http/openapi.ts';
@@ -22,14 +22,6 @@ import { customerRoutes } from './modules/customers/customers.routes.ts';
 import { opsRoutes } from './modules/ops/ops.routes.ts';
 import { orderRoutes } from './modules/orders/orders.routes.ts';
 import { paymentRoutes } from './modules/payments/payments.routes.ts';
-
-export type AppInstance = FastifyInstance<
-  Server,
-  IncomingMessage,
-  ServerResponse,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
 
 /** Builds the HTTP app. The server and the tests both go through here. */
 export async function buildApp(deps: Deps): Promise<AppInstance> {

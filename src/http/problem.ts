@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERRORS, type FieldError } from '../errors.ts';
 import { isDatabaseUnavailable } from '../platform/database.ts';
-import { drainBody } from './edge-errors.ts';
+import { drainBody } from './drain-body.ts';
 
 /**
  * Renders every error as RFC 9457 problem+json with a stable `code` and the

@@ -12,7 +12,7 @@ import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { register as registerEsmHooks } from 'import-in-the-middle/register-hooks.mjs';
 import type { Config } from '../config.ts';
-import type { Tracer } from './tracing.ts';
+import type { Tracer } from './tracer.ts';
 
 /**
  * The SDK itself, imported only by `startTracing`. The exporter, the batch

@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import type { Attributes, SpanHandle, Tracer } from './tracer.ts';
 
 /**
  * OpenTelemetry, loaded only when OTEL_EXPORTER_OTLP_ENDPOINT is set: without
@@ -6,15 +7,6 @@ import type { Config } from '../config.ts';
  * must hook pg, ioredis and node:http before they load, so entry points call
  * `startTracing` first and import the role's modules after it.
  */
-export interface Tracer {
-  inSpan<T>(name: string, attributes: Attributes, fn: (span: SpanHandle) => Promise<T>): Promise<T>;
-  logFields(): Record<string, string>;
-  shutdown(): Promise<void>;
-}
-export type Attributes = Record<string, string | number | boolean>;
-export interface SpanHandle {
-  setAttributes(attributes: Attributes): void;
-}
 
 let active: Tracer | null = null;
 const noSpan: SpanHandle = { setAttributes() {} };

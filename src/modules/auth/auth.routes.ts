@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app.ts';
 import type { Config } from '../../config.ts';
 import { ERRORS } from '../../errors.ts';
+import type { AppInstance } from '../../http/app-instance.ts';
 import type { Role } from '../../http/auth.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
 import { limitEach } from '../../http/rate-limit.ts';

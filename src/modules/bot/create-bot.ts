@@ -5,28 +5,11 @@ import { RedisAdapter } from '@grammyjs/storage-redis';
 import { Bot, type Context, lazySession, MemorySessionStorage, type StorageAdapter } from 'grammy';
 import type { UserFromGetMe } from 'grammy/types';
 import type { Redis } from 'ioredis';
-import type { Deps } from '../../deps.ts';
 import { inSpan } from '../../platform/tracing.ts';
+import type { BotDeps } from './bot-deps.ts';
 import type { BotContext, SessionData } from './context.ts';
 import { registerHandlers } from './handlers/register.ts';
 import { localeOf, TRANSLATIONS } from './i18n.ts';
-
-/** What the bot reads and writes through: armazem's own repositories and use cases, never its HTTP API. */
-export type BotDeps = Pick<
-  Deps,
-  | 'config'
-  | 'log'
-  | 'db'
-  | 'kv'
-  | 'catalog'
-  | 'customers'
-  | 'orders'
-  | 'placer'
-  | 'payments'
-  | 'credit'
-  | 'telegramLinks'
-  | 'metrics'
->;
 
 export interface BotOptions {
   /** Known identity (tests); otherwise `bot.init()` asks Telegram (getMe). */

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app.ts';
 import type { Config } from '../../config.ts';
+import type { AppInstance } from '../../http/app-instance.ts';
 import { authenticate, BEARER } from '../../http/auth.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
 import type { TelegramLinkRepository } from './telegram-links.repository.ts';

@@ -1,6 +1,7 @@
 import { webhookCallback } from 'grammy';
-import type { AppInstance } from '../../app.ts';
-import { type BotDeps, createBot } from './create-bot.ts';
+import type { AppInstance } from '../../http/app-instance.ts';
+import type { BotDeps } from './bot-deps.ts';
+import { createBot } from './create-bot.ts';
 
 export const WEBHOOK_PATH = '/telegram/webhook';
 

@@ -1,7 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app.ts';
 import { AppError, ERRORS } from '../../errors.ts';
+import type { AppInstance } from '../../http/app-instance.ts';
 import { BEARER, requireAdmin } from '../../http/auth.ts';
 import { decodeCursor, toPage } from '../../http/cursor.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';

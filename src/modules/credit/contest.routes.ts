@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app.ts';
 import { AppError, ERRORS } from '../../errors.ts';
+import type { AppInstance } from '../../http/app-instance.ts';
 import { problemHandler } from '../../http/problem.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
 import type { CreditRepository } from './credit.repository.ts';

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
-import type { AppInstance } from '../../app.ts';
 import { ERRORS } from '../../errors.ts';
+import type { AppInstance } from '../../http/app-instance.ts';
 import { assertOwnerOrAdmin, authenticate, BEARER, type Principal, requireAdmin } from '../../http/auth.ts';
 import { decodeCursor, toPage } from '../../http/cursor.ts';
 import { IdempotencyHeaders } from '../../http/idempotency.ts';

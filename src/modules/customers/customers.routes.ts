@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app.ts';
 import { ERRORS } from '../../errors.ts';
+import type { AppInstance } from '../../http/app-instance.ts';
 import { assertOwnerOrAdmin, authenticate, BEARER, requireAdmin } from '../../http/auth.ts';
 import { decodeCursor, toPage } from '../../http/cursor.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';

@@ -1,4 +1,6 @@
-import type { Deps } from '../../deps.ts';
+import type { Metrics } from '../../platform/metrics.ts';
+import type { CreditRepository } from '../credit/credit.repository.ts';
+import type { OrderRepository } from '../orders/orders.repository.ts';
 
 /**
  * The two invariants as gauges that must read 0 (alerted on in
@@ -6,7 +8,11 @@ import type { Deps } from '../../deps.ts';
  * process that runs the workers registers them: one query per scrape, not
  * one per API instance.
  */
-export function registerInvariantGauges(deps: Pick<Deps, 'metrics' | 'orders' | 'credit'>): void {
+export function registerInvariantGauges(deps: {
+  metrics: Metrics;
+  orders: OrderRepository;
+  credit: CreditRepository;
+}): void {
   deps.metrics.gauge(
     'stock_invariant_mismatches',
     'Products whose received stock differs from stock + what reserved and paid orders hold (must be 0)',

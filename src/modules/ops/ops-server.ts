@@ -1,6 +1,8 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { Deps } from '../../deps.ts';
-import { readinessCheck } from './readiness.ts';
+import type { Config } from '../../config.ts';
+import type { Database } from '../../platform/database.ts';
+import type { Metrics } from '../../platform/metrics.ts';
+import { type Lifecycle, readinessCheck } from './readiness.ts';
 
 /** A role's own liveness (the bot: its poller still gets answers); the process serving is enough otherwise. */
 export type LivenessCheck = () => { live: boolean; details?: Record<string, unknown> };
@@ -10,7 +12,7 @@ export type LivenessCheck = () => { live: boolean; details?: Record<string, unkn
  * the same /livez and /readyz as the API, on a port of their own.
  */
 export function serveOps(
-  deps: Pick<Deps, 'db' | 'lifecycle' | 'metrics'>,
+  deps: { db: Database; lifecycle: Lifecycle; metrics: Metrics },
   port: number,
   host: string,
   liveness: LivenessCheck = () => ({ live: true }),
@@ -43,7 +45,7 @@ export function serveOps(
 }
 
 /** SIGTERM: readiness fails at once, work goes on for SHUTDOWN_DRAIN_MS, then the caller closes. */
-export async function drain(deps: Pick<Deps, 'config' | 'lifecycle'>): Promise<void> {
+export async function drain(deps: { config: Config; lifecycle: Lifecycle }): Promise<void> {
   deps.lifecycle.draining = true;
   if (deps.config.SHUTDOWN_DRAIN_MS > 0)
     await new Promise((resolve) => setTimeout(resolve, deps.config.SHUTDOWN_DRAIN_MS));

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
-import type { AppInstance } from '../../app.ts';
 import type { Config } from '../../config.ts';
+import type { AppInstance } from '../../http/app-instance.ts';
 import { ProblemResponses } from '../../http/problem-schema.ts';
 import type { Database } from '../../platform/database.ts';
 import type { KeyValueStore } from '../../platform/kv.ts';

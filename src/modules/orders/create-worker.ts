@@ -1,7 +1,15 @@
-import type { Deps } from '../../deps.ts';
+import type { Config } from '../../config.ts';
+import type { Database } from '../../platform/database.ts';
+import type { Logger } from '../../platform/logger.ts';
 import { OrderWorker } from './order-worker.ts';
+import type { OrderRepository } from './orders.repository.ts';
 
-export function createOrderWorker(deps: Deps): OrderWorker {
+export function createOrderWorker(deps: {
+  config: Config;
+  db: Database;
+  log: Logger;
+  orders: OrderRepository;
+}): OrderWorker {
   return new OrderWorker(deps.db.pool, deps.orders, deps.log, {
     batchSize: deps.config.ORDER_QUEUE_BATCH,
     reservationTtlSeconds: deps.config.ORDER_RESERVATION_TTL,

@@ -1,8 +1,22 @@
-import type { Deps } from '../../deps.ts';
+import type { Config } from '../../config.ts';
+import type { Database } from '../../platform/database.ts';
+import type { KeyValueStore } from '../../platform/kv.ts';
+import type { Logger } from '../../platform/logger.ts';
+import type { Metrics } from '../../platform/metrics.ts';
 import { HealthMonitor } from './health-monitor.ts';
 import { PaymentWorker } from './payment-worker.ts';
+import type { PaymentRepository } from './payments.repository.ts';
+import type { ProcessorClient } from './processor-client.ts';
 
-export function createPaymentWorker(deps: Deps): PaymentWorker {
+export function createPaymentWorker(deps: {
+  config: Config;
+  db: Database;
+  kv: KeyValueStore;
+  log: Logger;
+  metrics: Metrics;
+  payments: PaymentRepository;
+  processors: { default: ProcessorClient; fallback: ProcessorClient };
+}): PaymentWorker {
   const clients = [deps.processors.default, deps.processors.fallback];
   return new PaymentWorker(
     deps.db.pool,

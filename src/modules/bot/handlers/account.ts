@@ -1,7 +1,7 @@
 import { FormattedString, fmt } from '@grammyjs/parse-mode';
 import { InlineKeyboard } from 'grammy';
+import type { BotDeps } from '../bot-deps.ts';
 import type { BotContext } from '../context.ts';
-import type { BotDeps } from '../create-bot.ts';
 import { LINK_CODE_PATTERN } from '../telegram-links.repository.ts';
 import { send } from '../views.ts';
 

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { fmt } from '@grammyjs/parse-mode';
 import type { Product } from '../../catalog/catalog.schemas.ts';
 import { MAX_ORDER_ITEMS } from '../../orders/orders.schemas.ts';
+import type { BotDeps } from '../bot-deps.ts';
 import type { BotContext, SessionData } from '../context.ts';
-import type { BotDeps } from '../create-bot.ts';
 import { type CartLine, cartView, edit, send } from '../views.ts';
 
 const MAX_QUANTITY = 10_000;

@@ -2,9 +2,9 @@ import { fmt } from '@grammyjs/parse-mode';
 import { InlineKeyboard } from 'grammy';
 import type { InlineQueryResult } from 'grammy/types';
 import { escapeLike } from '../../../platform/sql.ts';
+import type { BotDeps } from '../bot-deps.ts';
 import { fitTerm } from '../callback-data.ts';
 import type { BotContext } from '../context.ts';
-import type { BotDeps } from '../create-bot.ts';
 import { formatMoney } from '../i18n.ts';
 import {
   categoriesView,

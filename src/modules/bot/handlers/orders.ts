@@ -1,8 +1,8 @@
 import { decimalFromCents } from '../../credit/cents.ts';
 import type { Order } from '../../orders/orders.schemas.ts';
 import { payWithCredit } from '../../orders/pay-with-credit.ts';
+import type { BotDeps } from '../bot-deps.ts';
 import type { BotContext } from '../context.ts';
-import type { BotDeps } from '../create-bot.ts';
 import { formatMoney } from '../i18n.ts';
 import { edit, ordersView, orderView, send } from '../views.ts';
 import type { CartActions } from './cart.ts';

@@ -1,7 +1,7 @@
 import type { Bot } from 'grammy';
+import type { BotDeps } from '../bot-deps.ts';
 import { decode } from '../callback-data.ts';
 import type { BotContext } from '../context.ts';
-import type { BotDeps } from '../create-bot.ts';
 import { accountActions } from './account.ts';
 import { cartActions } from './cart.ts';
 import { catalogActions, normaliseTerm } from './catalog.ts';
