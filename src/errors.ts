@@ -1,6 +1,9 @@
+import { type CodeWithStatus, ERROR_CODES, type ErrorCode, type NotFoundResource } from './error-codes.ts';
+
 /**
- * One error model: every failure the API reports is an AppError with a stable
- * `code`; the HTTP layer renders it as RFC 9457 problem+json.
+ * One error model: every failure the API reports is an AppError with a code
+ * from the catalogue (error-codes.ts), which gives its status and title; the
+ * HTTP layer renders it as RFC 9457 problem+json.
  */
 export interface FieldError {
   /** Where the problem is, e.g. `body.price`, `query.cursor`, `params.id`. */
@@ -10,7 +13,7 @@ export interface FieldError {
 
 export class AppError extends Error {
   override name = 'AppError';
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly status: number;
   readonly title: string;
   readonly errors: FieldError[] | undefined;
@@ -20,9 +23,7 @@ export class AppError extends Error {
   readonly extensions: Record<string, unknown> | undefined;
 
   constructor(opts: {
-    code: string;
-    status: number;
-    title: string;
+    code: ErrorCode;
     detail: string;
     errors?: FieldError[];
     headers?: Record<string, string>;
@@ -31,11 +32,23 @@ export class AppError extends Error {
   }) {
     super(opts.detail, { cause: opts.cause });
     this.code = opts.code;
-    this.status = opts.status;
-    this.title = opts.title;
+    this.status = ERROR_CODES[opts.code].status;
+    this.title = ERROR_CODES[opts.code].title;
     this.errors = opts.errors;
     this.headers = opts.headers;
     this.extensions = opts.extensions;
+  }
+
+  /**
+   * The same problem under another status, where a contract fixes it (the Rinha
+   * 2024/Q1 routes answer 422 for bad input) or the framework chose it
+   * (`request_rejected`); the catalogue says so for each code that allows it.
+   */
+  withStatus(status: number): AppError {
+    const { code, errors, headers, extensions, cause } = this;
+    const copy = new AppError({ code, detail: this.message, errors, headers, extensions, cause });
+    (copy as { status: number }).status = status;
+    return copy;
   }
 }
 
@@ -43,8 +56,6 @@ export const ERRORS = {
   validation: (errors: FieldError[]) =>
     new AppError({
       code: 'validation_failed',
-      status: 400,
-      title: 'Invalid request',
       detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '),
       errors,
     }),
@@ -52,83 +63,52 @@ export const ERRORS = {
   malformedBody: (detail: string) =>
     new AppError({
       code: 'malformed_body',
-      status: 400,
-      title: 'Malformed body',
       detail,
       errors: [{ field: 'body', message: detail }],
     }),
   unsupportedMediaType: (contentType: string | undefined) =>
     new AppError({
       code: 'unsupported_media_type',
-      status: 415,
-      title: 'Unsupported media type',
       detail: `content-type ${contentType ? `'${contentType}'` : '(none)'} is not supported; send application/json`,
       errors: [{ field: 'header.content-type', message: 'must be application/json' }],
     }),
   bodyTooLarge: (limit: number) =>
     new AppError({
       code: 'body_too_large',
-      status: 413,
-      title: 'Body too large',
       detail: `the request body exceeds ${limit} bytes`,
       errors: [{ field: 'body', message: `must be at most ${limit} bytes` }],
     }),
   /** What Node's HTTP parser or the router refuse before a route runs (edge-errors.ts). */
-  badRequestLine: (status: 400 | 408 | 414 | 431, field: string, detail: string) =>
-    new AppError({
-      code: {
-        400: 'malformed_request',
-        408: 'request_timeout',
-        414: 'uri_too_long',
-        431: 'headers_too_large',
-      }[status],
-      status,
-      title: {
-        400: 'Malformed request',
-        408: 'Request timeout',
-        414: 'URI too long',
-        431: 'Headers too large',
-      }[status],
-      detail,
-      errors: [{ field, message: detail }],
-    }),
+  badRequestLine: (
+    code: 'malformed_request' | 'request_timeout' | 'uri_too_long' | 'headers_too_large',
+    field: string,
+    detail: string,
+  ) => new AppError({ code, detail, errors: [{ field, message: detail }] }),
+  /** A 4xx the framework gave for a reason no other code names: its status is kept. */
+  requestRejected: (status: number, detail: string) =>
+    new AppError({ code: 'request_rejected', detail }).withStatus(status),
   routeNotFound: (method: string, url: string) =>
     new AppError({
       code: 'route_not_found',
-      status: 404,
-      title: 'Not found',
       detail: `no route for ${method} ${url}`,
     }),
-  notFound: (resource: string, id: string | number) =>
+  notFound: (resource: NotFoundResource, id: string | number) =>
     new AppError({
       code: `${resource}_not_found`,
-      status: 404,
-      title: 'Not found',
       detail: `${resource} ${id} does not exist`,
     }),
-  unauthenticated: (
-    code:
-      | 'unauthenticated'
-      | 'invalid_token'
-      | 'token_expired'
-      | 'invalid_credentials'
-      | 'invalid_refresh_token',
-    detail: string,
-  ) =>
+  unauthenticated: (code: CodeWithStatus<401>, detail: string) =>
     new AppError({
       code,
-      status: 401,
-      title: 'Unauthenticated',
       detail,
       // RFC 6750: tell the client which scheme to use.
       headers: {
         'www-authenticate': code === 'invalid_credentials' ? 'Bearer' : `Bearer error="invalid_token"`,
       },
     }),
-  forbidden: (detail = 'this route is for admins') =>
-    new AppError({ code: 'forbidden', status: 403, title: 'Forbidden', detail }),
-  conflict: (code: string, field: string, detail: string) =>
-    new AppError({ code, status: 409, title: 'Conflict', detail, errors: [{ field, message: detail }] }),
+  forbidden: (detail = 'this route is for admins') => new AppError({ code: 'forbidden', detail }),
+  conflict: (code: CodeWithStatus<409>, field: string, detail: string) =>
+    new AppError({ code, detail, errors: [{ field, message: detail }] }),
   insufficientCredit: (
     field: string,
     credit: { balance: string; limit: string; available: string },
@@ -136,8 +116,6 @@ export const ERRORS = {
   ) =>
     new AppError({
       code: 'insufficient_credit',
-      status: 422,
-      title: 'Insufficient credit',
       detail: `this debit needs ${required}; the account has ${credit.available} available (balance ${credit.balance}, limit ${credit.limit})`,
       errors: [{ field, message: `exceeds the ${credit.available} available` }],
       extensions: { ...credit, required },
@@ -145,8 +123,6 @@ export const ERRORS = {
   creditBalanceTooLarge: (field: string) =>
     new AppError({
       code: 'credit_balance_too_large',
-      status: 422,
-      title: 'Balance too large',
       detail: 'this credit would take the balance over the largest balance an account may hold',
       errors: [{ field, message: 'would take the balance over its ceiling' }],
     }),
@@ -159,16 +135,12 @@ export const ERRORS = {
   rateLimited: (retryAfterSeconds: number, detail: string) =>
     new AppError({
       code: 'rate_limited',
-      status: 429,
-      title: 'Too many requests',
       detail,
       headers: { 'retry-after': String(Math.max(1, retryAfterSeconds)) },
     }),
   databaseUnavailable: (cause?: unknown) =>
     new AppError({
       code: 'database_unavailable',
-      status: 503,
-      title: 'Database unavailable',
       detail: 'the database is unavailable; retry shortly',
       headers: { 'retry-after': '2' },
       cause,
@@ -176,8 +148,6 @@ export const ERRORS = {
   cacheUnavailable: (cause?: unknown) =>
     new AppError({
       code: 'cache_unavailable',
-      status: 503,
-      title: 'Cache unavailable',
       detail: 'the cache (Redis) is unavailable; retry shortly',
       headers: { 'retry-after': '2' },
       cause,
@@ -185,8 +155,6 @@ export const ERRORS = {
   internal: (cause?: unknown) =>
     new AppError({
       code: 'internal_error',
-      status: 500,
-      title: 'Internal error',
       detail: 'an unexpected error occurred',
       cause,
     }),

@@ -1,5 +1,6 @@
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { NotFoundResource } from '../error-codes.ts';
 import { ERRORS } from '../errors.ts';
 
 export type Role = 'customer' | 'admin';
@@ -79,7 +80,7 @@ export async function requireAdmin(request: FastifyRequest): Promise<void> {
 export function assertOwnerOrAdmin(
   principal: Principal,
   ownerId: number,
-  resource: string,
+  resource: NotFoundResource,
   id: string | number,
 ): void {
   if (principal.role === 'admin' || principal.customerId === ownerId) return;

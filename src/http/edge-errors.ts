@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERRORS } from '../errors.ts';
-import { sendProblem } from './problem.ts';
+import { sendProblem, toAppError } from './problem.ts';
 
 /**
  * Requests refused before a route runs still get a problem+json the client
@@ -12,23 +12,15 @@ import { sendProblem } from './problem.ts';
  */
 export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const path = request.url.split('?')[0] ?? '/';
-  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
-    sendProblem(
-      request,
-      reply,
-      ERRORS.badRequestLine(414, 'path', 'a path segment is longer than 100 characters'),
-    );
-    return;
-  }
-  sendProblem(
-    request,
-    reply,
-    ERRORS.badRequestLine(
-      400,
-      'path',
-      `the path ${JSON.stringify(path.slice(0, 200))} is not valid (percent-encoding?)`,
-    ),
-  );
+  const problem =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? toAppError(err)
+      : ERRORS.badRequestLine(
+          'malformed_request',
+          'path',
+          `the path ${JSON.stringify(path.slice(0, 200))} is not valid (percent-encoding?)`,
+        );
+  sendProblem(request, reply, problem);
 }
 
 /** Node's parser refused the request: answer a problem, then close without resetting what the client still sends. */
@@ -41,12 +33,16 @@ export function clientErrorHandler(error: ConnectionError, socket: Socket): void
   const requestLineTooLong = err.code === 'HPE_HEADER_OVERFLOW' && (lineEnd === -1 || lineEnd > 8192);
   const problem =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? ERRORS.badRequestLine(408, 'body', 'the request did not arrive in time')
+      ? ERRORS.badRequestLine('request_timeout', 'body', 'the request did not arrive in time')
       : requestLineTooLong
-        ? ERRORS.badRequestLine(414, 'path', 'the request line (path and query) is too long')
+        ? ERRORS.badRequestLine('uri_too_long', 'path', 'the request line (path and query) is too long')
         : err.code === 'HPE_HEADER_OVERFLOW'
-          ? ERRORS.badRequestLine(431, 'header', 'the request line and headers exceed 16 KiB together')
-          : ERRORS.badRequestLine(400, 'request', 'the request is not valid HTTP/1.1');
+          ? ERRORS.badRequestLine(
+              'headers_too_large',
+              'header',
+              'the request line and headers exceed 16 KiB together',
+            )
+          : ERRORS.badRequestLine('malformed_request', 'request', 'the request is not valid HTTP/1.1');
   const requestId = randomUUID();
   const body = JSON.stringify({
     type: `urn:armazem:problem:${problem.code}`,

@@ -1,8 +1,10 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
+import { ERROR_CODES } from '../error-codes.ts';
 
 interface OpenApiDocument {
+  components?: { schemas?: Record<string, Record<string, unknown>> };
   paths?: Record<
     string,
     Record<
@@ -20,10 +22,13 @@ interface OpenApiDocument {
 
 /**
  * What the route schemas mean but the generator does not say: a parameter
- * with a default (`limit`) is not required, and a body that may be null
- * (`POST /orders/:id/pay`) may be left out.
+ * with a default (`limit`) is not required, a body that may be null
+ * (`POST /orders/:id/pay`) may be left out, and each error code has a status,
+ * a title and a meaning (the catalogue, beside the Problem schema).
  */
 function documentDefaults(doc: OpenApiDocument): OpenApiDocument {
+  const problem = doc.components?.schemas?.Problem;
+  if (problem) problem['x-error-codes'] = ERROR_CODES;
   for (const ops of Object.values(doc.paths ?? {})) {
     for (const op of Object.values(ops)) {
       for (const p of op.parameters ?? []) if (p.schema?.default !== undefined) p.required = false;

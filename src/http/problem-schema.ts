@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { ERROR_CODES, type ErrorCode } from '../error-codes.ts';
 
 /** The problem+json body, for the OpenAPI document. */
 export const Problem = Type.Object(
@@ -8,7 +9,12 @@ export const Problem = Type.Object(
     status: Type.Integer(),
     detail: Type.String(),
     instance: Type.String(),
-    code: Type.String({ description: 'Stable machine-readable error code' }),
+    code: Type.Unsafe<ErrorCode>({
+      type: 'string',
+      enum: Object.keys(ERROR_CODES),
+      description:
+        'Stable machine-readable error code, from a closed catalogue: `x-error-codes` gives each one’s status, title and meaning',
+    }),
     requestId: Type.String(),
     errors: Type.Optional(Type.Array(Type.Object({ field: Type.String(), message: Type.String() }))),
   },

@@ -59,31 +59,36 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
     });
 }
 
+/**
+ * Fastify's own refusals, each told with a catalogue code: its `FST_*` codes
+ * are the framework's vocabulary, not a public one.
+ */
+const FRAMEWORK_CODES: Record<string, (err: FastifyError) => AppError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: (err) => ERRORS.bodyTooLarge(Number(/\d+/.exec(err.message)?.[0] ?? 0)),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () => ERRORS.unsupportedMediaType(undefined),
+  FST_ERR_ROUTE_MISSING_CONTENT_TYPE: () => ERRORS.unsupportedMediaType(undefined),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () =>
+    ERRORS.malformedBody('the body is empty but content-type is application/json'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => ERRORS.malformedBody('content-length does not match the body'),
+  FST_ERR_CTP_INVALID_JSON_BODY: (err) => ERRORS.malformedBody(err.message),
+  FST_ERR_ROUTE_MISSING_CONTENT: () => ERRORS.malformedBody('this route needs a body'),
+  FST_ERR_BAD_URL: (err) => ERRORS.badRequestLine('malformed_request', 'path', err.message),
+  FST_ERR_INVALID_URL: (err) => ERRORS.badRequestLine('malformed_request', 'path', err.message),
+  FST_ERR_MAX_PARAM_LENGTH: () =>
+    ERRORS.badRequestLine('uri_too_long', 'path', 'a path segment is longer than 100 characters'),
+};
+
 export function toAppError(err: FastifyError | Error): AppError {
   if (err instanceof AppError) return err;
   const fe = err as FastifyError;
   if (fe.validation) return ERRORS.validation(fieldErrors(fe));
-  switch (fe.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return ERRORS.bodyTooLarge(Number(/\d+/.exec(fe.message)?.[0] ?? 0));
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return ERRORS.unsupportedMediaType(undefined);
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return ERRORS.malformedBody('the body is empty but content-type is application/json');
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return ERRORS.malformedBody('content-length does not match the body');
-  }
+  const framework = fe.code === undefined ? undefined : FRAMEWORK_CODES[fe.code];
+  if (framework) return framework(fe);
   if (isDatabaseUnavailable(err)) return ERRORS.databaseUnavailable(err);
   // JSON.parse errors and prototype poisoning arrive as 400s.
   if (fe.statusCode === 400) return ERRORS.malformedBody(fe.message);
-  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return new AppError({
-      code: (fe.code ?? 'bad_request').toLowerCase(),
-      status: fe.statusCode,
-      title: 'Request rejected',
-      detail: fe.message,
-    });
-  }
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500)
+    return ERRORS.requestRejected(fe.statusCode, fe.message);
   return ERRORS.internal(err);
 }
 

@@ -46,8 +46,6 @@ function toFullValues(input: ProductInput): ProductValues {
 const stockTooLarge = () =>
   new AppError({
     code: 'stock_too_large',
-    status: 422,
-    title: 'Stock too large',
     detail: 'this stock, with the units orders hold, would exceed 2147483647',
     errors: [{ field: 'body.stock', message: 'with the units orders hold, would exceed 2147483647' }],
   });

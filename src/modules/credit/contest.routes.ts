@@ -44,16 +44,7 @@ const Statement = Type.Object({
 const clientNotFound = (id: number) => ERRORS.notFound('cliente', id);
 
 /** The contest answers 422 for a body outside its specification, where armazem answers 400. */
-const unprocessable = (p: AppError) =>
-  p.code === 'validation_failed'
-    ? new AppError({
-        code: p.code,
-        status: 422,
-        title: p.title,
-        detail: p.message,
-        ...(p.errors ? { errors: p.errors } : {}),
-      })
-    : p;
+const unprocessable = (p: AppError) => (p.code === 'validation_failed' ? p.withStatus(422) : p);
 
 export function contestRoutes(app: AppInstance, { credit }: { credit: CreditRepository }): void {
   app.register(async (contest: AppInstance) => {
@@ -91,8 +82,6 @@ export function contestRoutes(app: AppInstance, { credit }: { credit: CreditRepo
           default:
             throw new AppError({
               code: 'insufficient_credit',
-              status: 422,
-              title: 'Insufficient credit',
               detail: 'this debit would take the balance below the limit',
               errors: [{ field: 'body.valor', message: 'exceeds the balance plus the limit' }],
               extensions: { saldo: result.balance, limite: result.limit },

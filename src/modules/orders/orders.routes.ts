@@ -42,8 +42,6 @@ const OrderParams = Type.Object(
 const outOfStock = (productId: number, available: number, field: string) =>
   new AppError({
     code: 'out_of_stock',
-    status: 409,
-    title: 'Out of stock',
     detail: `product ${productId} has ${available} left`,
     errors: [{ field, message: `product ${productId}: only ${available} left` }],
   });
@@ -51,8 +49,6 @@ const outOfStock = (productId: number, available: number, field: string) =>
 const totalTooLarge = () =>
   new AppError({
     code: 'order_total_too_large',
-    status: 422,
-    title: 'Order total too large',
     detail: 'the order’s total would exceed 999999999999.99',
     errors: [{ field: 'body.items', message: 'the total of these items would exceed 999999999999.99' }],
   });
@@ -159,8 +155,6 @@ export function orderRoutes(app: AppInstance, { db, orders, placer, payments, cr
           case 'contention':
             throw new AppError({
               code: 'concurrent_update',
-              status: 409,
-              title: 'Conflict',
               detail: 'the products changed while the order was placed, too many times; retry',
               headers: { 'retry-after': '1' },
             });
