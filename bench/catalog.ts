@@ -169,7 +169,7 @@ async function main() {
 
   // Latency at half the maximum rate of the cached read (one instance), median of the rounds.
   // Constant rate over 16 connections: over 64, autocannon sends synchronised
-  // bursts that gave even the bare server a p99 of 18 ms.
+  // bursts that inflate even the bare server's p99 (docs/decisions.md).
   const halfRate = Math.round(rps(NAMES.cached) / 2);
   const half = { bare: [] as number[], cached: [] as number[], cachedNginx: [] as number[], bad: 0 };
   const halfRun = summary.has(NAMES.cached) && summary.has(NAMES.cachedNginx);

@@ -12,8 +12,8 @@ process.on('exit', () => {
 });
 
 /**
- * The V8 flags `npm start` uses: a 32 MB young generation halves scavenges
- * and took p99 at half load from 5 to 3–4 ms (bench:catalog).
+ * The V8 flags `npm start` uses: a 32 MB young generation means fewer
+ * scavenges and a lower p99 at half load (docs/decisions.md).
  */
 export const API_NODE_FLAGS = ['--max-semi-space-size=32'];
 

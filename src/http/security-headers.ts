@@ -4,8 +4,8 @@ import helmet, { type HelmetOptions } from 'helmet';
 
 /**
  * Helmet's security headers, computed once. @fastify/helmet runs helmet per
- * request, re-parsing the CSP directives each time: 8 % of the CPU of a
- * cached read (bench:catalog profile). Our headers never vary by request,
+ * request, re-parsing the CSP directives each time, a visible share of a
+ * cached read's CPU (docs/decisions.md). Our headers never vary by request,
  * so helmet runs once at start and its result is sent as is.
  */
 export function securityHeaders(options: Readonly<HelmetOptions>): Record<string, string> {
@@ -26,8 +26,8 @@ export function securityHeaders(options: Readonly<HelmetOptions>): Record<string
 export function registerSecurityHeaders(app: FastifyInstance): void {
   // What OWASP's REST Security Cheat Sheet asks of a JSON API (CSP, HSTS,
   // nosniff, frame denial, referrer, CORP). Headers that only protect HTML
-  // documents or long-gone browsers are left out: they doubled the size of a
-  // cached product response and cost 17 % of its throughput (bench A/B).
+  // documents or long-gone browsers are left out: they made a cached product
+  // response much larger and slower (docs/decisions.md has the A/B).
   const headers = securityHeaders({
     contentSecurityPolicy: {
       useDefaults: false,

@@ -9,8 +9,8 @@ export type Logger = FastifyBaseLogger;
  * Structured JSON logs; credentials never reach a log line.
  *
  * Lines are buffered and written in 4 KiB chunks, flushed at least every
- * second: a synchronous write per request cost a third of the CPU of a
- * cached read (bench:catalog profile). The price: a SIGKILL can lose up to
+ * second: a synchronous write per request was a large share of a cached
+ * read's CPU (docs/decisions.md). The price: a SIGKILL can lose up to
  * a second of log lines; a graceful stop flushes them.
  */
 export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'INSTANCE_ID'>): pino.Logger {

@@ -16,7 +16,7 @@ const log = createLogger(config);
 log.info({ port: config.PORT }, `armazem starting — ${describeBackends(config)}`);
 
 const deps = await createDeps(config, log);
-// Loaded only when used: node-pg-migrate costs ≈3 MB per process (instances behind a stack that migrates once skip it).
+// Loaded only when used: node-pg-migrate costs memory in every process that loads it (instances behind a stack that migrates once skip it).
 if (config.MIGRATE_ON_START) await (await import('../../platform/migrations.ts')).migrate(deps.db.pool, log);
 if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD)
   await ensureAdmin(deps.customers, config.ADMIN_EMAIL, config.ADMIN_PASSWORD, log);

@@ -20,7 +20,7 @@ if (!config.TELEGRAM_BOT_TOKEN) {
 const log = createLogger(config);
 log.info({ instance: config.INSTANCE_ID, apiRoot: config.TELEGRAM_API_ROOT }, 'armazem bot starting');
 const deps = await createDeps(config, log);
-// Loaded only when used: node-pg-migrate costs ≈3 MB per process.
+// Loaded only when used: node-pg-migrate costs memory in every process that loads it.
 if (config.MIGRATE_ON_START) await (await import('../../platform/migrations.ts')).migrate(deps.db.pool, log);
 
 // The poller is the only process that sees this bot's updates: flood counts stay in memory.

@@ -13,7 +13,7 @@ const config = loadConfigOrExit();
 const log = createLogger(config);
 log.info({ instance: config.INSTANCE_ID }, 'armazem worker starting');
 const deps = await createDeps(config, log);
-// Loaded only when used: node-pg-migrate costs ≈3 MB per process (instances behind a stack that migrates once skip it).
+// Loaded only when used: node-pg-migrate costs memory in every process that loads it (instances behind a stack that migrates once skip it).
 if (config.MIGRATE_ON_START) await (await import('../../platform/migrations.ts')).migrate(deps.db.pool, log);
 const worker = createOrderWorker(deps);
 registerInvariantGauges(deps);
