@@ -57,9 +57,10 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header(REQUEST_ID_HEADER, request.id);
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   registerSecurityHeaders(app);

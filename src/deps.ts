@@ -135,6 +135,11 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     [],
     async () => [{ value: (await orders.queueStats()).oldestAgeSeconds }],
   );
+  // Children bound once: a labelled inc() per read would hash its labels every time.
+  const lookups = { hit: metrics.cacheRequests.labels('hit'), miss: metrics.cacheRequests.labels('miss') };
+  const catalogCache = new CatalogCache(kv, config.CACHE_TTL_SECONDS, config.CACHE_ENABLED, log, (result) =>
+    lookups[result].inc(),
+  );
   return {
     config,
     log,
@@ -156,13 +161,9 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     jwtSecret: jwtSecret(config, log),
     db,
     kv,
-    catalog: {
-      repository: new CatalogRepository(db.pool),
-      cache: new CatalogCache(kv, config.CACHE_TTL_SECONDS, config.CACHE_ENABLED, log, (result) =>
-        metrics.cacheRequests.inc({ result }),
-      ),
-    },
+    catalog: { repository: new CatalogRepository(db.pool), cache: catalogCache },
     async close() {
+      await catalogCache.close().catch(() => {});
       await Promise.all([processors.default.close(), processors.fallback.close()]);
       await kv.close();
       await db.close();

@@ -16,7 +16,8 @@ export interface KeyValueStore {
   get(key: string): Promise<string | null>;
   mget(keys: string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
-  incr(key: string): Promise<number>;
+  /** Adds `by` (1 unless given) and returns the new value. */
+  incr(key: string, by?: number): Promise<number>;
   /** SET NX with a TTL: true when this call set it (a lease won). */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Deletes the keys matching a glob pattern (`*` wildcard); returns how many. */
@@ -158,8 +159,8 @@ class RedisStore implements KeyValueStore {
   async set(key: string, value: string, ttlSeconds: number) {
     await this.redis.set(key, value, 'EX', ttlSeconds);
   }
-  incr(key: string) {
-    return this.redis.incr(key);
+  incr(key: string, by = 1) {
+    return by === 1 ? this.redis.incr(key) : this.redis.incrby(key, by);
   }
   async setIfAbsent(key: string, value: string, ttlMs: number) {
     return (await this.redis.set(key, value, 'PX', ttlMs, 'NX')) === 'OK';
@@ -268,8 +269,8 @@ export class MemoryStore implements KeyValueStore {
     this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
     return true;
   }
-  async incr(key: string) {
-    const next = Number(this.read(key) ?? '0') + 1;
+  async incr(key: string, by = 1) {
+    const next = Number(this.read(key) ?? '0') + by;
     this.write(key, String(next), Number.MAX_SAFE_INTEGER / 1000);
     return next;
   }

@@ -28,9 +28,15 @@ const productBodyKey = (id: number) => `catalog:{p${id}}:body`;
 const listBodyKey = (query: string) =>
   `catalog:{lists}:q:${createHash('sha1').update(query).digest('base64url')}`;
 
+// Hits and misses are counted in the instance and added to the shared totals this often.
+const COUNT_FLUSH_MS = 1000;
+
 export class CatalogCache {
   /** Invalidations that could not reach Redis; replayed when it returns. */
   private readonly pendingBumps = new Set<string>();
+  /** Lookups not yet added to the shared counters. */
+  private readonly unflushed = { hits: 0, misses: 0 };
+  private readonly flushTimer: NodeJS.Timeout;
 
   private readonly kv: KeyValueStore;
   private readonly ttlSeconds: number;
@@ -51,6 +57,13 @@ export class CatalogCache {
     this.log = log;
     this.onLookup = onLookup;
     kv.onReconnect(() => this.afterReconnect());
+    this.flushTimer = setInterval(() => void this.flushCounts(), COUNT_FLUSH_MS).unref();
+  }
+
+  /** Stops the counter timer and adds what it has not flushed yet. */
+  async close(): Promise<void> {
+    clearInterval(this.flushTimer);
+    await this.flushCounts();
   }
 
   /** False while Redis is unreachable (or being revalidated after a reconnect). */
@@ -88,6 +101,7 @@ export class CatalogCache {
   }
 
   async stats(): Promise<{ hits: number; misses: number; hitRatio: number | null }> {
+    await this.flushCounts();
     const [hits, misses] = (await this.kv.mget([HITS, MISSES])).map((v) => Number(v ?? 0)) as [
       number,
       number,
@@ -117,11 +131,11 @@ export class CatalogCache {
       stored.startsWith(version) &&
       stored[version.length] === '|'
     ) {
-      this.count(HITS);
+      this.unflushed.hits++;
       this.onLookup('hit');
       return { hit: true, body: stored.slice(version.length + 1) };
     }
-    this.count(MISSES);
+    this.unflushed.misses++;
     this.onLookup('miss');
     return { hit: false, version };
   }
@@ -133,9 +147,25 @@ export class CatalogCache {
       .catch((err) => this.log.debug({ err }, 'cache store failed'));
   }
 
-  private count(key: string): void {
-    // Fire and forget: counting must not add latency to the read.
-    this.kv.incr(key).catch(() => {});
+  /**
+   * One INCRBY per counter per second instead of an INCR per read: the
+   * shared totals lag by up to a second, the read path sends Redis one
+   * command instead of two. Counts that cannot reach Redis are kept for the next try.
+   */
+  private async flushCounts(): Promise<void> {
+    const { hits, misses } = this.unflushed;
+    if (hits === 0 && misses === 0) return;
+    this.unflushed.hits = 0;
+    this.unflushed.misses = 0;
+    const add = async (key: string, n: number, field: 'hits' | 'misses') => {
+      if (n === 0) return;
+      try {
+        await this.kv.incr(key, n);
+      } catch {
+        this.unflushed[field] += n;
+      }
+    };
+    await Promise.all([add(HITS, hits, 'hits'), add(MISSES, misses, 'misses')]);
   }
 
   private async bump(versionKeys: string[]): Promise<void> {
