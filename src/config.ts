@@ -213,9 +213,9 @@ const Orders = {
       Type.Literal('batched'),
     ],
     {
-      default: 'atomic',
+      default: 'batched',
       description:
-        'How `POST /orders` keeps stock from overselling: one conditional UPDATE per product (`atomic`), `SELECT … FOR UPDATE` (`pessimistic`), a version check retried (`optimistic`), 202 and a worker (`queued`), atomic within a lock-wait budget else queued (`hybrid`), or orders arriving together decided in one statement (`batched`). docs/decisions.md says why atomic is the default.',
+        'How `POST /orders` keeps stock from overselling: one conditional UPDATE per product (`atomic`), `SELECT … FOR UPDATE` (`pessimistic`), a version check retried (`optimistic`), 202 and a worker (`queued`), atomic within a lock-wait budget else queued (`hybrid`), or orders arriving together decided in one statement (`batched`). docs/decisions.md says why batched is the default.',
     },
   ),
   ORDER_SYNC_BATCH: Type.Integer({

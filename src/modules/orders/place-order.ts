@@ -99,6 +99,10 @@ export class OrderPlacer {
    * one statement, one durable commit, an answer for each.
    */
   private async placeBatch(orders: Array<PlaceOrder & { lines: Line[] }>): Promise<PlaceResult[]> {
+    // A lone order of one product, no key (low load): the atomic strategy's one statement is the cheapest.
+    const [only] = orders;
+    if (orders.length === 1 && only && only.lines.length === 1 && !only.idempotencyKey)
+      return [await this.reserveInOneStatement(only, only.lines[0] as Line)];
     const lineOf = orders.flatMap((o, i) => o.lines.map((l) => ({ order: i + 1, ...l })));
     const { rows } = await this.db.query<{
       outcome: 'reserved' | 'replay' | 'out_of_stock' | 'unknown_product' | 'total_too_large';
