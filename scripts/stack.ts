@@ -52,7 +52,7 @@ const portFree = (port: number) =>
 async function up() {
   const { env, config } = instanceEnv(stack);
   if (!config.DATABASE_URL) throw new Error('the stack runs on PostgreSQL: DATABASE_URL must not be empty');
-  if (supervisorRunning(STATE))
+  if (await supervisorRunning(STATE))
     throw new Error(`already running (state in ${STATE}): npm run stack:down first`);
   systemBinary('supervisord', 'supervisor');
   const programs = stackPrograms(stack, config);
@@ -100,7 +100,7 @@ async function up() {
 }
 
 async function down() {
-  if (!supervisorRunning(STATE)) {
+  if (!(await supervisorRunning(STATE))) {
     console.log(`already down (no supervisord for ${STATE})`);
     return;
   }

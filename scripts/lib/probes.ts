@@ -20,20 +20,26 @@ export async function probeOk(probe: Probe, databaseUrl: string): Promise<boolea
   }
 }
 
-/** Polls until every probe answers; throws naming the programs that did not within `timeoutMs`. */
+/**
+ * Polls until every probe answers, in the programs' start order (`priority`):
+ * nginx is asked last, because a request it received before the instances
+ * listened would mark them failed for its fail_timeout (5 s).
+ */
 export async function waitReady(
-  programs: Array<{ name: string; probe?: Probe }>,
+  programs: Array<{ name: string; priority: number; probe?: Probe }>,
   databaseUrl: string,
   timeoutMs = 30_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let waiting = programs.filter((p) => p.probe);
-  while (waiting.length > 0) {
-    const ok = await Promise.all(waiting.map((p) => probeOk(p.probe as Probe, databaseUrl)));
-    waiting = waiting.filter((_, i) => !ok[i]);
-    if (waiting.length === 0) return;
-    if (Date.now() > deadline)
-      throw new Error(`not ready within ${timeoutMs / 1000} s: ${waiting.map((p) => p.name).join(', ')}`);
-    await new Promise((r) => setTimeout(r, 100));
+  for (const priority of [...new Set(programs.map((p) => p.priority))].sort((a, b) => a - b)) {
+    let waiting = programs.filter((p) => p.probe && p.priority === priority);
+    while (waiting.length > 0) {
+      const ok = await Promise.all(waiting.map((p) => probeOk(p.probe as Probe, databaseUrl)));
+      waiting = waiting.filter((_, i) => !ok[i]);
+      if (waiting.length === 0) break;
+      if (Date.now() > deadline)
+        throw new Error(`not ready within ${timeoutMs / 1000} s: ${waiting.map((p) => p.name).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { systemBinary } from './system-packages.ts';
 
@@ -39,7 +40,15 @@ export function supervisorFiles(stateDir: string) {
 const value = (text: string) => text.replaceAll('%', '%%');
 const shellWord = (word: string) =>
   /^[\w@+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'"'"'`)}'`;
-const quoted = (text: string) => `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+/** `environment=` is split by a non-POSIX shlex: no escapes, so a value is quoted with a quote it does not hold. */
+function quoted(name: string, text: string): string {
+  const quote = text.includes('"') ? "'" : '"';
+  if (text.includes(quote) || /^['"]|['"]$/.test(text))
+    throw new Error(
+      `${name}: supervisord cannot pass a value that holds both quote characters, or starts or ends with one`,
+    );
+  return `${quote}${text}${quote}`;
+}
 
 export function renderSupervisorConf(stateDir: string, workingDir: string, programs: Program[]): string {
   const f = supervisorFiles(stateDir);
@@ -65,7 +74,7 @@ serverurl=unix://${value(f.socket)}
 `,
   ];
   for (const p of programs) {
-    const env = Object.entries(p.env ?? {}).map(([k, v]) => `${k}=${value(quoted(v))}`);
+    const env = Object.entries(p.env ?? {}).map(([k, v]) => `${k}=${value(quoted(k, v))}`);
     sections.push(`[program:${p.name}]
 command=${value(p.command.map(shellWord).join(' '))}
 directory=${value(workingDir)}
@@ -136,8 +145,17 @@ export function programPid(stateDir: string, name: string): number | null {
   return code === 0 && Number.isInteger(pid) && pid > 0 ? pid : null;
 }
 
-/** The supervisord of this stack answering on its socket. */
-export const supervisorRunning = (stateDir: string) => programStates(stateDir) !== null;
+/** This stack's supervisord accepts connections on its socket (asked without starting supervisorctl's Python). */
+export function supervisorRunning(stateDir: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(supervisorFiles(stateDir).socket)
+      .once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      })
+      .once('error', () => resolve(false));
+  });
+}
 
 /** Writes the configuration and starts supervisord, which starts every program; returns once it answers. */
 export async function startSupervisor(
@@ -161,7 +179,7 @@ export async function startSupervisor(
   });
   if (r.status !== 0) throw new Error(`supervisord did not start: ${r.stderr}${r.stdout}`);
   const deadline = Date.now() + 30_000;
-  while (!supervisorRunning(stateDir)) {
+  while (!(await supervisorRunning(stateDir))) {
     if (Date.now() > deadline) throw new Error(`supervisord did not answer on ${f.socket} (see ${f.log})`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -179,10 +197,11 @@ const isAlive = (pid: number) => {
 /** Stops every program (in parallel, each by its stop signal and grace) and then supervisord itself. */
 export async function stopSupervisor(stateDir: string): Promise<string> {
   const f = supervisorFiles(stateDir);
-  if (!supervisorRunning(stateDir)) return 'supervisord not running';
+  if (!(await supervisorRunning(stateDir))) return 'supervisord not running';
   const pid = Number(readFileSync(f.pidFile, 'utf8').trim());
   const stopped = supervisorctl(stateDir, ['stop', 'all']).out.trim();
-  supervisorctl(stateDir, ['shutdown']);
+  // SIGTERM is supervisord's own shutdown, without starting supervisorctl's Python once more.
+  process.kill(pid, 'SIGTERM');
   while (isAlive(pid)) await new Promise((r) => setTimeout(r, 50));
   return stopped;
 }
