@@ -18,7 +18,13 @@ import { instanceEnv } from './lib/instance-env.ts';
 import { waitReady } from './lib/probes.ts';
 import { stackPrograms } from './lib/stack-programs.ts';
 import { printStatus, writeStackRecord } from './lib/stack-status.ts';
-import { startSupervisor, stopSupervisor, supervisorctl, supervisorRunning } from './lib/supervisor.ts';
+import {
+  startSupervisor,
+  stopSupervisor,
+  supervisorctl,
+  supervisorFiles,
+  supervisorRunning,
+} from './lib/supervisor.ts';
 import { systemBinary } from './lib/system-packages.ts';
 import { loadStackConfig, ROOT, StackEnv } from './stack-config.ts';
 
@@ -120,7 +126,7 @@ async function clean() {
 function ctl() {
   const r = spawnSync(
     systemBinary('supervisorctl', 'supervisor'),
-    ['-c', join(STATE, 'supervisor', 'supervisord.conf'), ...process.argv.slice(3).filter(notProfile)],
+    ['-c', supervisorFiles(STATE).conf, ...process.argv.slice(3).filter(notProfile)],
     { stdio: 'inherit' },
   );
   process.exitCode = r.status ?? 1;
