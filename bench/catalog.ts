@@ -17,8 +17,6 @@
  * scenarios whose names match. Writes bench/reports/catalog.html (and .png).
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pg from 'pg';
 import { median, runLoad } from './lib/load.ts';
 import { API_NODE_FLAGS, cpuSecondsOf, spawnNode, stop, waitHealthy } from './lib/processes.ts';
@@ -96,7 +94,6 @@ async function main() {
   await seed(db.url);
 
   const direct = stack.instances[0] as string;
-  const pidOf = (name: string) => Number(readFileSync(join(stack.stateDir, 'pids', `${name}.pid`), 'utf8'));
   console.log(`warming the cache: ${PRODUCTS} products, ${CATEGORIES} category lists…`);
   await warm(stack.url, [
     ...Array.from({ length: PRODUCTS }, (_, i) => `/products/${i + 1}`),
@@ -119,7 +116,7 @@ async function main() {
   const scenarios: Array<{ name: string; url: string; path: () => string; pid?: number }> = [
     { name: NAMES.bare, url: 'http://127.0.0.1:3901', path: () => '/', pid: bare[0]?.pid as number },
     { name: NAMES.bareNginx, url: bareNginx.url, path: () => '/' },
-    { name: NAMES.cached, url: direct, path: byId, pid: pidOf('api-1') },
+    { name: NAMES.cached, url: direct, path: byId, pid: stack.pid('api-1') },
     { name: NAMES.cachedNginx, url: stack.url, path: byId },
     { name: NAMES.untraced, url: 'http://127.0.0.1:3906', path: byId, pid: singles[2]?.pid as number },
     { name: NAMES.traced, url: 'http://127.0.0.1:3904', path: byId, pid: singles[1]?.pid as number },

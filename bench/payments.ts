@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { spawnNode, stop, waitHealthy } from './lib/processes.ts';
 import { type Point, perSecond, writeReport } from './lib/report.ts';
-import { accessLogTimes, scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
+import { accessLogTimes, type BenchStack, scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -94,26 +94,12 @@ function sample(pids: number[]): { cpuSeconds: number; rssMb: number; pssMb: num
   return { cpuSeconds: ticks / 100, rssMb: rssKb / 1024, pssMb: pssKb / 1024 };
 }
 
-/** The stack's process ids (nginx master and workers, instances, queue workers), not the emulators. */
-function stackPids(stateDir: string): number[] {
+/** The stack's process ids (nginx, instances, queue workers), not the emulators nor supervisord (outside the budget, as dockerd is). */
+function stackPids(stack: BenchStack): number[] {
   const ids: number[] = [];
-  const read = (f: string) => {
+  for (const n of ['nginx', 'api-1', 'api-2', 'worker-1', 'worker-2']) {
     try {
-      ids.push(Number(readFileSync(join(stateDir, f), 'utf8')));
-    } catch {}
-  };
-  read('nginx.pid');
-  for (const n of ['api-1', 'api-2', 'worker-1', 'worker-2']) read(`pids/${n}.pid`);
-  const nginx = ids[0];
-  if (nginx) {
-    // nginx's worker processes are its children.
-    try {
-      const children = readFileSync(`/proc/${nginx}/task/${nginx}/children`, 'utf8')
-        .trim()
-        .split(/\s+/)
-        .filter(Boolean)
-        .map(Number);
-      ids.push(...children);
+      ids.push(stack.pid(n));
     } catch {}
   }
   return ids;
@@ -240,7 +226,7 @@ async function main() {
   try {
     await request('POST', '/purge-payments');
     if (process.env.BENCH_DEBUG) {
-      const pid = Number(readFileSync(join(stack.stateDir, 'pids', 'api-1.pid'), 'utf8'));
+      const pid = stack.pid('api-1');
       console.log(
         'api-1 pid',
         pid,
@@ -256,7 +242,7 @@ async function main() {
       );
       console.log(readFileSync(join(stack.stateDir, 'logs', 'api-1.log'), 'utf8').slice(0, 2000));
     }
-    const pids = stackPids(stack.stateDir);
+    const pids = stackPids(stack);
     const before = sample(pids);
     let peakRss = 0;
     let peakPss = 0;
@@ -300,10 +286,7 @@ async function main() {
       setTimeout(() => {
         for (const part of ['api-1', 'worker-1']) {
           try {
-            process.kill(
-              Number(readFileSync(join(stack.accessLog, '..', '..', 'pids', `${part}.pid`), 'utf8')),
-              'SIGKILL',
-            );
+            process.kill(stack.pid(part), 'SIGKILL');
             console.log(`${((Date.now() - start) / 1000).toFixed(1)} s: SIGKILL ${part}`);
           } catch (err) {
             console.log(`could not SIGKILL ${part}: ${(err as Error).message}`);

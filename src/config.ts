@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type Static, Type } from 'typebox';
+import { type Static, type TObject, Type } from 'typebox';
 import { Value } from 'typebox/value';
 
 /**
@@ -518,16 +518,19 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Parses and validates the environment; throws a ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const known = Object.keys(Env.properties);
+/**
+ * Reads the variables `schema` declares from `env` (defaults applied, text converted); throws a
+ * ConfigError naming every bad one. The app's schema and the local stack's (scripts/stack-config.ts) share it.
+ */
+export function parseEnv<S extends TObject>(schema: S, env: NodeJS.ProcessEnv): Static<S> {
+  const known = Object.keys(schema.properties);
   // Empty strings count as unset, as shells and compose files often produce them.
   const raw = Object.fromEntries(
     known.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]),
   );
   // Default and Convert mutate their input; keep `raw` as typed, for the message.
-  const converted = Value.Convert(Env, Value.Default(Env, { ...raw }));
-  const errors = [...Value.Errors(Env, converted)];
+  const converted = Value.Convert(schema, Value.Default(schema, { ...raw }));
+  const errors = [...Value.Errors(schema, converted)];
   if (errors.length > 0) {
     const lines = errors.map((e) => {
       const name = e.instancePath.replace(/^\//, '') || String(e.params);
@@ -535,7 +538,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     });
     throw new ConfigError(`invalid configuration:\n${[...new Set(lines)].join('\n')}`);
   }
-  const parsed = converted as Env;
+  return converted as Static<S>;
+}
+
+/** Parses and validates the environment; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = parseEnv(Env, env);
   if (parsed.NODE_ENV !== 'development' && (parsed.JWT_SECRET ?? '').length < 32) {
     throw new ConfigError(
       'invalid configuration:\n  JWT_SECRET: required outside development, at least 32 characters (e.g. `openssl rand -base64 48`)',

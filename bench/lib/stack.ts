@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type NginxSite, startNginx } from '../../scripts/lib/nginx.ts';
+import { programPid } from '../../scripts/lib/supervisor.ts';
 import { ROOT } from './processes.ts';
 import { type Point, perSecond } from './report.ts';
 
@@ -35,8 +36,10 @@ export interface BenchStack {
   instances: string[];
   /** nginx's JSON access log. */
   accessLog: string;
-  /** Where the stack keeps its pid files and logs. */
+  /** Where the stack keeps supervisord's files and the logs. */
   stateDir: string;
+  /** A program's pid as supervisord reports it (api-1, worker-1, nginx…). */
+  pid(name: string): number;
   down(): void;
 }
 
@@ -105,6 +108,11 @@ export function startStack(opts: {
     instances: Array.from({ length: opts.instances }, (_, i) => `http://127.0.0.1:${opts.apiBasePort + i}`),
     accessLog: join(stateDir, 'logs', 'nginx-access.log'),
     stateDir,
+    pid: (name) => {
+      const pid = programPid(stateDir, name);
+      if (pid === null) throw new Error(`${name}: not running in ${stateDir}`);
+      return pid;
+    },
     down,
   };
 }

@@ -1,7 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { systemBinary } from './system-packages.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -15,25 +16,6 @@ export interface NginxSite {
   burst: string;
   /** access_log's arguments. */
   accessLog: string;
-}
-
-/** The nginx binary; installs Debian's package when it is missing. */
-export function nginxBinary(): string {
-  const found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx'], { encoding: 'utf8' })
-    .stdout.trim()
-    .split('\n')[0];
-  if (found) return found;
-  console.log('nginx is not installed; installing the Debian package (nginx-light)…');
-  const asRoot = process.getuid?.() === 0;
-  execFileSync(
-    asRoot ? 'apt-get' : 'sudo',
-    [...(asRoot ? [] : ['apt-get']), 'install', '-y', '-qq', 'nginx-light'],
-    {
-      stdio: 'inherit',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    },
-  );
-  return '/usr/sbin/nginx';
 }
 
 /** Replaces ${ARMAZEM_*} the way the nginx image's envsubst does; nginx's own $variables stay. */
@@ -66,10 +48,16 @@ export function renderSite(site: NginxSite): string {
   return main;
 }
 
-/** Checks and starts nginx on a rendered site (the master daemonises; its pid is in stateDir/nginx.pid). */
-export function startNginx(site: NginxSite): void {
-  const nginx = nginxBinary();
+/** Renders and checks a site; returns the command line that runs nginx on it (daemonised). */
+export function nginxCommand(site: NginxSite): string[] {
+  const nginx = systemBinary('nginx', 'nginx-light');
   const conf = renderSite(site);
   execFileSync(nginx, ['-t', '-q', '-p', site.stateDir, '-c', conf], { stdio: 'inherit' });
-  execFileSync(nginx, ['-p', site.stateDir, '-c', conf], { stdio: 'inherit' });
+  return [nginx, '-p', site.stateDir, '-c', conf];
+}
+
+/** Starts nginx on a site outside any supervisor (its pid in stateDir/nginx.pid): the benches' bare references. */
+export function startNginx(site: NginxSite): void {
+  const [nginx, ...args] = nginxCommand(site);
+  execFileSync(nginx as string, args, { stdio: 'inherit' });
 }

@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { programPid, programStates, supervisorFiles } from '../../scripts/lib/supervisor.ts';
+import { FakeTelegram } from '../fakes/telegram-bot-api.ts';
 import { createTestDatabase, eventually, realServers, type TestDatabase } from '../helpers/env.ts';
 import { alive, freePort, portPair, startProcess } from '../helpers/process.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
 
 /**
- * The real local stack (`npm run stack:up`): nginx from the OS packages in
- * front of two api processes, on private ports. The database is reached
- * through a proxy so a test can make requests slow.
+ * The real local stack (`npm run stack:up`): supervisord running nginx from
+ * the OS packages in front of two api processes, a worker, the processor
+ * emulators and the bot (on a fake Bot API), on private ports. The database
+ * is reached through a proxy so a test can make requests slow.
  */
 const stateDir = mkdtempSync(join(tmpdir(), 'armazem-stack-'));
 let db: TestDatabase;
@@ -18,17 +21,40 @@ let pgProxy: TcpProxy;
 let nginxPort: number;
 let apiPorts: [number, number];
 let processorPorts: [number, number];
+let botPort: number;
+let telegram: FakeTelegram;
 let stackEnv: Record<string, string>;
 let admin: { authorization: string };
 
-async function stack(command: string): Promise<{ code: number | null; out: string }> {
-  const p = startProcess('scripts/stack.ts', { ...stackEnv }, [command]);
+async function stack(...args: string[]): Promise<{ code: number | null; out: string }> {
+  const p = startProcess('scripts/stack.ts', { ...stackEnv }, args);
   const code = await p.exited;
   return { code, out: p.stdout() + p.stderr() };
 }
 
-const pidOf = (name: string) =>
-  Number(readFileSync(join(stateDir, name === 'nginx' ? 'nginx.pid' : `pids/${name}.pid`), 'utf8'));
+/** The program's pid as supervisord reports it. */
+const pidOf = (name: string) => {
+  const pid = programPid(stateDir, name);
+  if (pid === null) throw new Error(`${name} has no pid: ${JSON.stringify(programStates(stateDir))}`);
+  return pid;
+};
+const stateOf = (name: string) => programStates(stateDir)?.find((s) => s.name === name);
+/** supervisord started the program again: RUNNING under a pid other than `old`. */
+async function restartedAfter(name: string, old: number): Promise<number> {
+  let pid = 0;
+  await eventually(
+    () => {
+      const s = stateOf(name);
+      expect(s?.state).toBe('RUNNING');
+      expect(s?.pid).not.toBe(old);
+      pid = s?.pid as number;
+    },
+    30_000,
+    250,
+  );
+  expect(alive(old)).toBe(false);
+  return pid;
+}
 const via = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${nginxPort}${path}`, init);
 const jsonBody = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
   method: 'POST',
@@ -42,6 +68,8 @@ beforeAll(async () => {
   nginxPort = await freePort();
   apiPorts = await portPair();
   processorPorts = await portPair();
+  botPort = await freePort();
+  telegram = await new FakeTelegram().start();
   stackEnv = {
     STACK_DIR: stateDir,
     STACK_PORT: String(nginxPort),
@@ -50,6 +78,9 @@ beforeAll(async () => {
     STACK_PROCESSOR_BASE_PORT: String(processorPorts[0]),
     STACK_RATE_LIMIT: '10r/s',
     STACK_RATE_BURST: '20',
+    STACK_BOT_PORT: String(botPort),
+    TELEGRAM_BOT_TOKEN: telegram.token,
+    TELEGRAM_API_ROOT: telegram.apiRoot,
     ...realServers(pgProxy.via(db.url)),
     LOG_LEVEL: 'warn',
     ADMIN_EMAIL: 'stack-admin@armazem.test',
@@ -73,8 +104,21 @@ afterAll(async () => {
   await stack('down');
   await pgProxy?.down();
   await db?.drop();
+  await telegram?.close();
   rmSync(stateDir, { recursive: true, force: true });
 }, 60_000);
+
+/** Posts a payment through nginx; resolves once a worker has taken the `nth` to the default processor. */
+async function payViaWorker(amount: number, nth: number) {
+  const res = await via('/payments', jsonBody({ correlationId: randomUUID(), amount }));
+  expect(res.status).toBe(202);
+  await eventually(async () => {
+    const summary = (await (await via('/payments-summary')).json()) as {
+      default: { totalRequests: number };
+    };
+    expect(summary.default.totalRequests).toBe(nth);
+  }, 15_000);
+}
 
 const waitRateWindow = () => new Promise((r) => setTimeout(r, 2100));
 
@@ -89,10 +133,11 @@ describe('local stack: nginx in front of two instances', () => {
       expect(((await res.json()) as { instance: string }).instance).toBe(`api-${i + 1}`);
     }
     const status = await stack('status');
-    expect(status.out).toMatch(/nginx\s+\d+\s+running/);
-    expect(status.out).toMatch(/api-2\s+\d+\s+running\s+\S+\s+healthy/);
-    expect(status.out).toMatch(/worker-1\s+\d+\s+running/);
-    expect(status.out).toMatch(/processors\s+\d+\s+running/);
+    expect(status.out).toMatch(/nginx\s+RUNNING\s+\d+\s+\S+\s+ready/);
+    expect(status.out).toMatch(/api-2\s+RUNNING\s+\d+\s+\S+\s+ready/);
+    expect(status.out).toMatch(/worker-1\s+RUNNING\s+\d+\s+-\s+ready/);
+    expect(status.out).toMatch(/processors\s+RUNNING\s+\d+\s+\S+ \S+\s+ready/);
+    expect(status.out).toMatch(/bot\s+RUNNING\s+\d+\s+\S+\s+ready/);
     // A second stack on the same ports refuses to start (its health checks would reach this one).
     const other = startProcess('scripts/stack.ts', { ...stackEnv, STACK_DIR: `${stateDir}-other` }, ['up']);
     expect(await other.exited).not.toBe(0);
@@ -129,15 +174,7 @@ describe('local stack: nginx in front of two instances', () => {
   });
 
   it('takes a payment through nginx to the emulated processor, via the worker process', async () => {
-    const id = randomUUID();
-    const res = await via('/payments', jsonBody({ correlationId: id, amount: 19.9 }));
-    expect(res.status).toBe(202);
-    await eventually(async () => {
-      const summary = (await (await via('/payments-summary')).json()) as {
-        default: { totalRequests: number };
-      };
-      expect(summary.default.totalRequests).toBe(1);
-    }, 15_000);
+    await payViaWorker(19.9, 1);
     const processor = await fetch(`http://127.0.0.1:${processorPorts[0]}/admin/payments-summary`, {
       headers: { 'x-rinha-token': '123' },
     });
@@ -174,7 +211,7 @@ describe('local stack: nginx in front of two instances', () => {
     expect(summaries.filter((r) => r.status === 429)).toHaveLength(0);
   });
 
-  it('when an instance is SIGKILLed, a write it was handling is not replayed elsewhere, and GETs keep succeeding', async () => {
+  it('when an instance is SIGKILLed, a write it was handling is not replayed elsewhere, GETs keep succeeding, and supervisord brings it back', async () => {
     await waitRateWindow();
     const ids: number[] = [];
     for (const name of ['Vítima 1', 'Vítima 2']) {
@@ -189,7 +226,8 @@ describe('local stack: nginx in front of two instances', () => {
     pgProxy.delayMs = 1000;
     const deletes = ids.map((id) => via(`/products/${id}`, { method: 'DELETE', headers: admin }));
     await new Promise((r) => setTimeout(r, 400));
-    process.kill(pidOf('api-1'), 'SIGKILL');
+    const killed = pidOf('api-1');
+    process.kill(killed, 'SIGKILL');
     const statuses = await Promise.all(deletes.map(async (p) => (await p).status));
     pgProxy.delayMs = 0;
     // The killed instance's DELETE is answered 503 (nginx's problem), never resent to api-2.
@@ -200,13 +238,45 @@ describe('local stack: nginx in front of two instances', () => {
       const res = await via('/products?category=stack');
       expect(res.status, `GET #${i}`).toBe(200);
     }
-    const instances = new Set<string>();
-    for (let i = 0; i < 6; i++)
-      instances.add(((await (await via('/ping')).json()) as { instance: string }).instance);
-    expect([...instances]).toEqual(['api-2']);
+    // As compose's `restart: unless-stopped`: supervisord starts it again, and nginx sends to it again.
+    const pid = await restartedAfter('api-1', killed);
+    await eventually(
+      async () => {
+        const instances = new Set<string>();
+        for (let i = 0; i < 4; i++)
+          instances.add(((await (await via('/ping')).json()) as { instance: string }).instance);
+        expect([...instances].sort()).toEqual(['api-1', 'api-2']);
+      },
+      20_000,
+      500,
+    );
+    const direct = (await (await fetch(`http://127.0.0.1:${apiPorts[0]}/ping`)).json()) as { pid: number };
+    expect(direct.pid).toBe(pid);
+    expect((await stack('status')).out).toMatch(new RegExp(`api-1\\s+RUNNING\\s+${pid}\\s+\\S+\\s+ready`));
   });
 
-  it('when an instance gets SIGTERM, it finishes its in-flight request before exiting', async () => {
+  it('when the worker is SIGKILLed, supervisord restarts it and it takes the next payment', async () => {
+    const killed = pidOf('worker-1');
+    process.kill(killed, 'SIGKILL');
+    const pid = await restartedAfter('worker-1', killed);
+    await eventually(
+      async () => expect((await stack('status')).out).toMatch(/worker-1\s+RUNNING.*ready/),
+      15_000,
+    );
+    await payViaWorker(5, 2);
+    expect(alive(pid)).toBe(true);
+  });
+
+  it('when the bot is SIGKILLed, supervisord restarts it and it polls again', async () => {
+    const killed = pidOf('bot');
+    process.kill(killed, 'SIGKILL');
+    await restartedAfter('bot', killed);
+    await eventually(async () => {
+      expect((await fetch(`http://127.0.0.1:${botPort}/livez`)).status).toBe(200);
+    }, 30_000);
+  });
+
+  it('when an instance gets SIGTERM, it finishes its in-flight request before exiting (and is started again)', async () => {
     const pid = pidOf('api-2');
     pgProxy.delayMs = 600;
     const inflight = fetch(`http://127.0.0.1:${apiPorts[1]}/products?search=in-flight`);
@@ -217,33 +287,34 @@ describe('local stack: nginx in front of two instances', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ items: [] });
     await eventually(() => expect(alive(pid)).toBe(false), 15_000);
-    await expect(fetch(`http://127.0.0.1:${apiPorts[1]}/ping`)).rejects.toThrow();
-    // No instance left: nginx answers for them with a problem.
+    // An exit nobody asked supervisord for is restarted, whatever its code.
+    await restartedAfter('api-2', pid);
+  });
+
+  it('stops instances on request (stack ctl stop): nginx then answers for them with a problem', async () => {
+    const stop = await stack('ctl', 'stop', 'api-1', 'api-2');
+    expect(stop.code, stop.out).toBe(0);
+    expect(stateOf('api-1')?.state).toBe('STOPPED');
     const none = await via('/ping');
     expect(none.status).toBe(503);
     expect(await none.json()).toMatchObject({ code: 'service_unavailable' });
+    // Stopped on request stays stopped: nothing restarts it.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(stateOf('api-2')?.state).toBe('STOPPED');
+    expect((await stack('status')).out).toMatch(/api-2\s+STOPPED\s+-/);
   });
 
-  it('after stack:down, no process of the stack is left', async () => {
-    const nginxPid = pidOf('nginx');
-    const workerPid = pidOf('worker-1');
-    const logOf = (name: string) => {
-      try {
-        return readFileSync(join(stateDir, 'logs', `${name}.log`), 'utf8').slice(-2000);
-      } catch {
-        return '(no log)';
-      }
-    };
-    expect(alive(nginxPid), logOf('nginx-error')).toBe(true);
-    expect(alive(workerPid), logOf('worker-1')).toBe(true);
+  it('after stack:down, no process of the stack is left, supervisord included', async () => {
+    const names = ['nginx', 'worker-1', 'processors', 'bot'];
+    const pids = names.map(pidOf);
+    const supervisord = Number(readFileSync(supervisorFiles(stateDir).pidFile, 'utf8'));
+    for (const pid of [...pids, supervisord]) expect(alive(pid)).toBe(true);
     const down = await stack('down');
     expect(down.code, down.out).toBe(0);
-    expect(alive(nginxPid)).toBe(false);
-    expect(alive(workerPid)).toBe(false);
-    expect(existsSync(join(stateDir, 'nginx.pid'))).toBe(false);
-    expect(existsSync(join(stateDir, 'pids', 'api-1.pid'))).toBe(false);
+    for (const pid of [...pids, supervisord]) expect(alive(pid)).toBe(false);
     await expect(via('/ping')).rejects.toThrow();
     const status = await stack('status');
-    expect(status.out).not.toMatch(/running/);
+    expect(status.out).toMatch(/is down/);
+    expect(status.out).not.toMatch(/RUNNING/);
   });
 });
