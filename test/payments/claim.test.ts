@@ -160,6 +160,31 @@ describe('claiming payments', () => {
     });
   });
 
+  it('fails an order only with the payment: a late give-up leaves a newer claim, and its order, alone', async () => {
+    const { rows: made } = await pool.query<{ id: string }>(
+      `WITH c AS (INSERT INTO customers (name, email, password_hash) VALUES ('Late', $1, '!') RETURNING id)
+       INSERT INTO orders (customer_id, status, total) SELECT id, 'reserved', 19.90 FROM c RETURNING id`,
+      [`late-${randomUUID()}@armazem.test`],
+    );
+    const orderId = Number(made[0]?.id);
+    const id = randomUUID();
+    expect(await payments.accept(id, '19.90', orderId)).toBe('accepted');
+    const [stale] = await payments.claimAllFor('default', 10, 10_000);
+    if (!stale) throw new Error('not claimed');
+    // Its lease ran out and another worker claimed it again; the first worker's refusal comes late.
+    await pool.query('UPDATE payments SET attempts = attempts + 1 WHERE correlation_id = $1', [id]);
+    await payments.record([{ claimed: { ...stale, attempts: 9 }, outcome: 'failed', retryInMs: 10 }], 10);
+    expect((await rows()).get(id)).toMatchObject({ status: 'processing' });
+    const status = async () =>
+      (await pool.query<{ status: string }>('SELECT status FROM orders WHERE id = $1', [orderId])).rows[0]
+        ?.status;
+    expect(await status()).toBe('reserved');
+    // The claim it still holds gives up: the payment fails and the order with it.
+    await payments.record([{ claimed: { ...stale, attempts: 1 }, outcome: 'failed', retryInMs: 10 }], 2);
+    expect((await rows()).get(id)).toMatchObject({ status: 'failed' });
+    expect(await status()).toBe('payment_failed');
+  });
+
   it('takes at most the batch, and skips payments another worker holds', async () => {
     await queue();
     const tx = await pool.connect();

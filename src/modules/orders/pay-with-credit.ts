@@ -4,6 +4,7 @@ import type { AccountState, CreditRepository } from '../credit/credit.repository
 import type { PaymentRepository } from '../payments/payments.repository.ts';
 import { markOrdersPaid, type OrderRepository } from './orders.repository.ts';
 import type { Order, OrderStatus } from './orders.schemas.ts';
+import { lockOrderForPayment } from './settle-payment.ts';
 
 type Entry = AccountState['recent'][number];
 
@@ -25,12 +26,7 @@ export async function payWithCredit(
   orderId: number,
 ): Promise<CreditPayResult> {
   return inTransaction(deps.pool, async (tx) => {
-    const { rows } = await tx.query<{ status: OrderStatus; customer_id: string; cents: string }>({
-      name: 'order_lock_for_payment',
-      text: 'SELECT status, customer_id, (total * 100)::bigint AS cents FROM orders WHERE id = $1 FOR UPDATE',
-      values: [orderId],
-    });
-    const order = rows[0];
+    const order = await lockOrderForPayment(tx, orderId);
     if (!order) return { kind: 'not_found' as const };
     const paid = async (transaction: Entry | null, replayed: boolean) => ({
       kind: 'paid' as const,
@@ -44,12 +40,12 @@ export async function payWithCredit(
     }
     if (order.status !== 'reserved') return { kind: 'not_payable' as const, status: order.status };
     if (await deps.payments.hasActivePayment(orderId, tx)) return { kind: 'paying' as const };
-    const amount = Number(order.cents);
+    const amount = order.totalCents;
     // A free order needs no debit.
     if (amount > 0) {
       const [result] = await deps.credit.postNow(tx, [
         {
-          account: { customerId: Number(order.customer_id) },
+          account: { customerId: order.customerId },
           kind: 'd',
           amount,
           description: `order ${orderId}`,

@@ -1,0 +1,30 @@
+import type pg from 'pg';
+
+/** `$name` in SQL; `$1` (digits) and `::casts` are left alone. */
+const PLACEHOLDER = /\$([A-Za-z_][A-Za-z0-9_]*)/g;
+
+/**
+ * A prepared statement written with named placeholders (`$limit`, `$ids`):
+ * compiled once into PostgreSQL's `$1 … $n`, then each call takes its values
+ * from an object by name, so no value can land in the wrong position. A name
+ * used twice is one parameter. Every name in the text must be a key of
+ * `Params` (a missing one throws before anything is sent).
+ */
+export function namedStatement<Params extends Record<string, unknown>>(
+  name: string,
+  text: string,
+): (params: Params) => pg.QueryConfig {
+  const names: string[] = [];
+  const compiled = text.replace(PLACEHOLDER, (_, param: string) => {
+    const at = names.indexOf(param);
+    return `$${(at === -1 ? names.push(param) : at + 1).toString()}`;
+  });
+  return (params) => ({
+    name,
+    text: compiled,
+    values: names.map((param) => {
+      if (!(param in params)) throw new Error(`statement ${name}: no value for $${param}`);
+      return params[param];
+    }),
+  });
+}
