@@ -15,6 +15,7 @@ export function createPaymentWorker(deps: Deps): PaymentWorker {
       batch: deps.config.PAYMENT_BATCH,
       timeoutMs: deps.config.PAYMENT_TIMEOUT_MS,
       maxWaitMs: deps.config.PAYMENT_MAX_WAIT_MS,
+      longOutageMs: deps.config.PAYMENT_LONG_OUTAGE_MS,
       maxOrderAttempts: deps.config.PAYMENT_ORDER_MAX_ATTEMPTS,
       pollMs: deps.config.PAYMENT_POLL_MS,
     },

@@ -3,7 +3,7 @@ import type { Logger } from '../../platform/logger.ts';
 import type { Metrics } from '../../platform/metrics.ts';
 import { inSpan } from '../../platform/tracing.ts';
 import { WakeLoop } from '../../platform/wake-loop.ts';
-import { chooseProcessor } from './choose-processor.ts';
+import { chooseProcessor, NO_OUTAGE, type Outage, observe } from './choose-processor.ts';
 import { afterCall, type BreakerConfig, type BreakerState, breakerAt, CLOSED } from './circuit-breaker.ts';
 import type { HealthMonitor } from './health-monitor.ts';
 import type { Claimed, PaymentRepository } from './payments.repository.ts';
@@ -13,6 +13,8 @@ export interface PaymentWorkerOptions {
   batch: number;
   timeoutMs: number;
   maxWaitMs: number;
+  /** An outage of the default this long sends every payment to the fallback (chooseProcessor). */
+  longOutageMs: number;
   maxOrderAttempts: number;
   /** How often an idle worker looks for due payments. */
   pollMs: number;
@@ -65,6 +67,8 @@ export class PaymentWorker extends WakeLoop {
   private readonly lastSuccessAt = new Map<ProcessorName, number>();
   private lastDefaultTrialAt = 0;
   private lastReleaseAt = 0;
+  /** Since when the default has been down (see observe). */
+  private defaultOutage: Outage = NO_OUTAGE;
   private readonly breakers = new Map<ProcessorName, BreakerState>([
     ['default', CLOSED],
     ['fallback', CLOSED],
@@ -149,25 +153,42 @@ export class PaymentWorker extends WakeLoop {
     });
     // Longer than any call it may make: another worker must not claim a payment whose call is still out.
     const leaseMs = Math.max(this.opts.timeoutMs, MAX_RETRY_TIMEOUT_MS) + 5000;
+    const defaultView = view('default');
+    const report = this.health.health('default');
+    if (report)
+      this.defaultOutage = observe(
+        this.defaultOutage,
+        this.health.reportedAt('default'),
+        !report.failing && report.minResponseTime <= this.opts.timeoutMs,
+      );
+    if (defaultView.breaker === 'open') this.defaultOutage = observe(this.defaultOutage, now, false);
+    const downSince = this.defaultOutage.since;
     const decisionInput = {
-      default: view('default'),
+      default: defaultView,
       fallback: view('fallback'),
       maxWaitMs: this.opts.maxWaitMs,
       maxResponseTimeMs: this.opts.timeoutMs,
+      defaultDownForMs: downSince === null ? 0 : now - downSince,
+      longOutageMs: this.opts.longOutageMs,
     };
-    // Without a trial, the default is chosen only when it is usable, and then for every payment
-    // however long it waited: one statement claims them all.
+    // When the decision does not depend on how long a payment waited — the default usable, or
+    // down so long that everything goes to the fallback — one statement claims every due payment
+    // for one processor. A trial of the default due during a long outage needs the slow path.
     const first = chooseProcessor({ ...decisionInput, oldestWaitMs: 0 });
-    const defaultForAll = 'use' in first && first.use === 'default';
+    const trialDue = now - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
+    const forAll =
+      'use' in first && (first.use === 'default' || !trialDue || decisionInput.default.breaker === 'open')
+        ? first.use
+        : null;
     // Payments another worker (or this one, before) put to sleep waiting for the default: wake
-    // them all once our breaker is closed; while it is half-open, one sleeper a second (payments
-    // arriving meanwhile still go to the default, as chooseProcessor says of half-open).
-    if (defaultForAll && now - this.lastReleaseAt >= RELEASE_EVERY_MS) {
+    // them all once that processor's breaker is closed; while it is half-open, one sleeper a second
+    // (payments arriving meanwhile still go to it, as chooseProcessor says of half-open).
+    if (forAll && now - this.lastReleaseAt >= RELEASE_EVERY_MS) {
       this.lastReleaseAt = now;
-      await this.payments.releaseWaiting(decisionInput.default.breaker === 'closed' ? null : 1);
+      await this.payments.releaseWaiting(decisionInput[forAll].breaker === 'closed' ? null : 1);
     }
-    const claimed = defaultForAll
-      ? await this.payments.claimAllFor('default', this.opts.batch, leaseMs)
+    const claimed = forAll
+      ? await this.payments.claimAllFor(forAll, this.opts.batch, leaseMs)
       : await this.payments.claim(this.opts.batch, leaseMs, (waitedMs) => {
           // At most four trial payments a second to a default that looks unusable.
           const defaultTrialDue = Date.now() - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
@@ -192,17 +213,18 @@ export class PaymentWorker extends WakeLoop {
               return result;
             },
           );
+          const ok = outcome === 'accepted' || outcome === 'duplicate';
           this.breakers.set(
             c.processor,
             afterCall(
               this.breakers.get(c.processor) ?? CLOSED,
-              outcome === 'accepted' || outcome === 'duplicate' ? 'success' : 'failure',
+              ok ? 'success' : 'failure',
               Date.now(),
               BREAKER,
             ),
           );
-          if (outcome === 'accepted' || outcome === 'duplicate')
-            this.lastSuccessAt.set(c.processor, Date.now());
+          if (ok) this.lastSuccessAt.set(c.processor, Date.now());
+          if (c.processor === 'default') this.defaultOutage = observe(this.defaultOutage, Date.now(), ok);
           this.metrics.payments.inc({ processor: c.processor, outcome });
           return { claimed: c, outcome, retryInMs: retryInMs(c, outcome) };
         }),
