@@ -108,6 +108,11 @@ const Env = Type.Object({
   PAYMENT_POLL_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 25 }),
   /** Payments a worker claims per round. */
   PAYMENT_BATCH: Type.Integer({ minimum: 1, maximum: 10_000, default: 200 }),
+  /**
+   * Payments whose processor calls may be out at once, per worker (and connections per processor):
+   * a processor answering in 3 s at the test's 550 payments a second holds ≈1,650 calls.
+   */
+  PAYMENT_MAX_IN_FLIGHT: Type.Integer({ minimum: 1, maximum: 100_000, default: 2000 }),
   /** An order's payment that processors refuse this many times fails; the order's stock is released. */
   PAYMENT_ORDER_MAX_ATTEMPTS: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   /**

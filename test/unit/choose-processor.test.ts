@@ -7,6 +7,7 @@ import {
   observe,
   type ProcessorView,
 } from '../../src/modules/payments/choose-processor.ts';
+import { MAX_REPORTED_RESPONSE_MS } from '../../src/modules/payments/payment-worker.ts';
 
 const healthy: ProcessorView = { health: { failing: false, minResponseTime: 5 }, breaker: 'closed' };
 const failing: ProcessorView = { health: { failing: true, minResponseTime: 0 }, breaker: 'closed' };
@@ -107,12 +108,15 @@ describe('chooseProcessor', () => {
 });
 
 /**
- * Each fault class of the processors, as the decision sees it: the default down for some time
- * (defaultDownForMs), with a 25 s budget per payment and 12 s before an outage counts as long.
+ * Each fault class of the processors, as the decision sees it with the worker's settings: the
+ * default down for some time (defaultDownForMs), a 25 s budget per payment, 12 s before an outage
+ * counts as long, and a processor that reports answering in over 5 s counts as down.
  */
 describe('chooseProcessor, fault by fault', () => {
-  const budgets = { maxWaitMs: 25_000, maxResponseTimeMs: 2000, longOutageMs: 12_000 };
+  const budgets = { maxWaitMs: 25_000, maxResponseTimeMs: MAX_REPORTED_RESPONSE_MS, longOutageMs: 12_000 };
   const slowFallback: ProcessorView = { health: { failing: false, minResponseTime: 800 }, breaker: 'closed' };
+  const at3s: ProcessorView = { health: { failing: false, minResponseTime: 3000 }, breaker: 'closed' };
+  const at8s: ProcessorView = { health: { failing: false, minResponseTime: 8000 }, breaker: 'closed' };
   it.each<[string, Partial<DecisionInput>, ReturnType<typeof chooseProcessor>]>([
     [
       'short outage: down 3 s, a fresh payment waits for the cheap default until the outage would be long',
@@ -155,13 +159,28 @@ describe('chooseProcessor, fault by fault', () => {
       { wait: true, retryInMs: 10_000 },
     ],
     [
-      'slow spell: the default reported slower than a call may take counts as down',
-      { default: slow, defaultDownForMs: 4000, oldestWaitMs: 0 },
+      'slow spell: the default answering in 3 s (beyond a 1.5–2 s call timeout) is still the default',
+      { default: at3s, oldestWaitMs: 0 },
+      { use: 'default' },
+    ],
+    [
+      'slow spell on both at 3 s → the default',
+      { default: at3s, fallback: at3s, oldestWaitMs: 0 },
+      { use: 'default' },
+    ],
+    [
+      'slower than any call may wait (8 s) counts as down: a short spell is waited out',
+      { default: at8s, defaultDownForMs: 4000, oldestWaitMs: 0 },
       { wait: true, retryInMs: 8000 },
     ],
     [
-      'slow spell on both, long → wait: neither can answer in time',
-      { default: slow, fallback: slow, defaultDownForMs: 20_000, oldestWaitMs: 20_000 },
+      'a long spell at 8 s → the fallback',
+      { default: at8s, defaultDownForMs: 12_000, oldestWaitMs: 0 },
+      { use: 'fallback' },
+    ],
+    [
+      'both at 8 s for long → wait: neither can answer in time',
+      { default: at8s, fallback: at8s, defaultDownForMs: 20_000, oldestWaitMs: 20_000 },
       { wait: true, retryInMs: 1000 },
     ],
     [

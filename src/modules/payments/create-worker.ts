@@ -18,6 +18,7 @@ export function createPaymentWorker(deps: Deps): PaymentWorker {
       longOutageMs: deps.config.PAYMENT_LONG_OUTAGE_MS,
       maxOrderAttempts: deps.config.PAYMENT_ORDER_MAX_ATTEMPTS,
       pollMs: deps.config.PAYMENT_POLL_MS,
+      maxInFlight: deps.config.PAYMENT_MAX_IN_FLIGHT,
     },
   );
 }

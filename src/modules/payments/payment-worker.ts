@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { Batcher } from '../../platform/batcher.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { Metrics } from '../../platform/metrics.ts';
 import { inSpan } from '../../platform/tracing.ts';
@@ -9,6 +10,8 @@ import type { HealthMonitor } from './health-monitor.ts';
 import type { Claimed, PaymentRepository } from './payments.repository.ts';
 import type { CallOutcome, ProcessorClient, ProcessorName } from './processor-client.ts';
 
+type Outcome = Parameters<PaymentRepository['record']>[0][number];
+
 export interface PaymentWorkerOptions {
   batch: number;
   timeoutMs: number;
@@ -18,24 +21,42 @@ export interface PaymentWorkerOptions {
   maxOrderAttempts: number;
   /** How often an idle worker looks for due payments. */
   pollMs: number;
+  /** Payments whose calls may be out at once: a slow processor holds up no claim until this many wait on it. */
+  maxInFlight: number;
 }
 
 const BREAKER: BreakerConfig = { threshold: 5, openMs: 1000 };
 const TRIAL_EVERY_MS = 250;
-/** The longest a retry waits for an answer. */
+/** The longest a call waits for an answer. */
 const MAX_RETRY_TIMEOUT_MS = 10_000;
+/**
+ * A processor whose health report says it answers slower than this is not used (it counts as
+ * down): a first call waits up to twice the reported time, and no call waits longer than 10 s.
+ */
+export const MAX_REPORTED_RESPONSE_MS = MAX_RETRY_TIMEOUT_MS / 2;
 /** While the default is usable, payments still asleep waiting for it are woken at most this often. */
 const RELEASE_EVERY_MS = 1000;
 
 /**
- * A pinned payment's earlier call went unanswered: asking again with the same
- * short budget would time out again while the processor stays slow, and the
- * payment would never settle. Each retry doubles the wait, up to 10 s.
+ * How long a call waits for its answer. A processor that reports answering
+ * in `reportedMs` gets twice that: a call that gives up before the processor
+ * answers leaves the payment ambiguous — the processor will have it, we will
+ * not know until we ask again, and an auditor comparing the two meanwhile
+ * sees a difference. A pinned payment's earlier call went unanswered: asking
+ * again with the same short budget would time out again while the processor
+ * stays slow, and the payment would never settle. Each retry doubles the
+ * wait. Never over 10 s.
  */
-export function callTimeoutMs(baseMs: number, attempts: number, pinnedBefore: boolean): number {
+export function callTimeoutMs(
+  baseMs: number,
+  attempts: number,
+  pinnedBefore: boolean,
+  reportedMs = 0,
+): number {
+  const first = Math.max(baseMs, Math.min(MAX_RETRY_TIMEOUT_MS, 2 * reportedMs));
   return pinnedBefore
-    ? Math.max(baseMs, Math.min(MAX_RETRY_TIMEOUT_MS, baseMs * 2 ** Math.min(attempts, 6)))
-    : baseMs;
+    ? Math.max(first, Math.min(MAX_RETRY_TIMEOUT_MS, baseMs * 2 ** Math.min(attempts, 6)))
+    : first;
 }
 
 /** Jittered exponential backoff for a payment's next attempt, 25 ms … 2 s. */
@@ -73,6 +94,11 @@ export class PaymentWorker extends WakeLoop {
     ['default', CLOSED],
     ['fallback', CLOSED],
   ]);
+  /** Rounds whose calls are still out, and how many payments they hold. */
+  private readonly rounds = new Set<Promise<void>>();
+  private inFlight = 0;
+  /** Each call's outcome is recorded as soon as it comes, with those that came meanwhile (group commit). */
+  private readonly recorder: Batcher<Outcome, undefined>;
   private readonly payments: PaymentRepository;
   private readonly clients: Map<ProcessorName, ProcessorClient>;
   private readonly health: HealthMonitor;
@@ -97,6 +123,13 @@ export class PaymentWorker extends WakeLoop {
     this.health = health;
     this.metrics = metrics;
     this.opts = opts;
+    this.recorder = new Batcher(
+      async (outcomes) => {
+        await payments.record(outcomes, opts.maxOrderAttempts);
+        return outcomes.map(() => undefined);
+      },
+      { maxBatch: opts.batch },
+    );
     const states = { closed: 0, 'half-open': 1, open: 2 } as const;
     metrics.gauge(
       'payment_circuit_state',
@@ -134,16 +167,26 @@ export class PaymentWorker extends WakeLoop {
     this.health.start();
   }
 
+  /** Lets the calls still out finish and their outcomes be recorded. */
   protected override async onStop(): Promise<void> {
+    await Promise.all(this.rounds);
     this.health.stop();
   }
 
-  /** Goes again at once only after a full batch: a smaller one took every due payment. */
+  /**
+   * Goes again at once only after a full batch: a smaller one took every due payment. The calls
+   * are not waited for: payments that arrive while a processor is slow go out meanwhile, up to
+   * maxInFlight; past that, the loop waits for a round to finish.
+   */
   protected async step(): Promise<boolean> {
+    if (this.inFlight >= this.opts.maxInFlight) {
+      await Promise.race(this.rounds);
+      return true;
+    }
     return (await this.round()) >= this.opts.batch;
   }
 
-  /** One round: claim, call, record. Returns how many payments it handled. */
+  /** One round: claim, then call and record in the background. Returns how many payments it claimed. */
   async round(): Promise<number> {
     const now = Date.now();
     const view = (name: ProcessorName) => ({
@@ -159,7 +202,7 @@ export class PaymentWorker extends WakeLoop {
       this.defaultOutage = observe(
         this.defaultOutage,
         this.health.reportedAt('default'),
-        !report.failing && report.minResponseTime <= this.opts.timeoutMs,
+        !report.failing && report.minResponseTime <= MAX_REPORTED_RESPONSE_MS,
       );
     if (defaultView.breaker === 'open') this.defaultOutage = observe(this.defaultOutage, now, false);
     const downSince = this.defaultOutage.since;
@@ -167,7 +210,7 @@ export class PaymentWorker extends WakeLoop {
       default: defaultView,
       fallback: view('fallback'),
       maxWaitMs: this.opts.maxWaitMs,
-      maxResponseTimeMs: this.opts.timeoutMs,
+      maxResponseTimeMs: MAX_REPORTED_RESPONSE_MS,
       defaultDownForMs: downSince === null ? 0 : now - downSince,
       longOutageMs: this.opts.longOutageMs,
     };
@@ -198,39 +241,55 @@ export class PaymentWorker extends WakeLoop {
           return decision;
         });
     if (claimed.length === 0) return 0;
+    this.inFlight += claimed.length;
     // A span per round that found payments (idle polls would be noise), a child per processor call.
-    return inSpan('payment-worker round', { 'armazem.payments.claimed': claimed.length }, async () => {
-      const outcomes = await Promise.all(
-        claimed.map(async (c) => {
-          const client = this.clients.get(c.processor) as ProcessorClient;
-          const timeout = callTimeoutMs(this.opts.timeoutMs, c.attempts, c.pinnedBefore);
-          const outcome: CallOutcome = await inSpan(
-            'processor call',
-            { 'armazem.processor': c.processor, 'armazem.payment.attempt': c.attempts + 1 },
-            async (span) => {
-              const result = await client.pay(c.correlationId, c.amount, c.requestedAt, timeout);
-              span.setAttributes({ 'armazem.processor.outcome': result });
-              return result;
-            },
-          );
-          const ok = outcome === 'accepted' || outcome === 'duplicate';
-          this.breakers.set(
-            c.processor,
-            afterCall(
-              this.breakers.get(c.processor) ?? CLOSED,
-              ok ? 'success' : 'failure',
-              Date.now(),
-              BREAKER,
-            ),
-          );
-          if (ok) this.lastSuccessAt.set(c.processor, Date.now());
-          if (c.processor === 'default') this.defaultOutage = observe(this.defaultOutage, Date.now(), ok);
-          this.metrics.payments.inc({ processor: c.processor, outcome });
-          return { claimed: c, outcome, retryInMs: retryInMs(c, outcome) };
-        }),
-      );
-      await this.payments.record(outcomes, this.opts.maxOrderAttempts);
-      return claimed.length;
-    });
+    const round = inSpan('payment-worker round', { 'armazem.payments.claimed': claimed.length }, async () => {
+      await Promise.all(claimed.map((c) => this.settle(c)));
+    })
+      // A payment whose outcome could not be recorded stays claimed until its lease runs out, then
+      // is asked of the same processor again: nothing is lost, and the loop goes on.
+      .catch((err) =>
+        this.log.error({ err }, 'payment outcomes not recorded; their leases will bring them back'),
+      )
+      .finally(() => {
+        this.inFlight -= claimed.length;
+        this.rounds.delete(round);
+      });
+    this.rounds.add(round);
+    return claimed.length;
+  }
+
+  /** Calls the payment's processor, feeds the breakers, records the outcome. */
+  private async settle(c: Claimed): Promise<void> {
+    const client = this.clients.get(c.processor) as ProcessorClient;
+    const timeout = callTimeoutMs(
+      this.opts.timeoutMs,
+      c.attempts,
+      c.pinnedBefore,
+      this.health.health(c.processor)?.minResponseTime,
+    );
+    const outcome: CallOutcome = await inSpan(
+      'processor call',
+      { 'armazem.processor': c.processor, 'armazem.payment.attempt': c.attempts + 1 },
+      async (span) => {
+        const result = await client.pay(c.correlationId, c.amount, c.requestedAt, timeout);
+        span.setAttributes({ 'armazem.processor.outcome': result });
+        return result;
+      },
+    );
+    const ok = outcome === 'accepted' || outcome === 'duplicate';
+    this.breakers.set(
+      c.processor,
+      afterCall(this.breakers.get(c.processor) ?? CLOSED, ok ? 'success' : 'failure', Date.now(), BREAKER),
+    );
+    if (ok) this.lastSuccessAt.set(c.processor, Date.now());
+    if (c.processor === 'default') this.defaultOutage = observe(this.defaultOutage, Date.now(), ok);
+    // An earlier call went unanswered and this one settles nothing either (a failing processor
+    // answers 500 before it looks for duplicates): the processor may hold the payment all the
+    // same, stored after we stopped waiting. Asking settles it; it says nothing of the processor's
+    // health, so the breaker and the outage went by the call alone.
+    const settled = !ok && c.pinnedBefore && (await client.holds(c.correlationId)) ? 'duplicate' : outcome;
+    this.metrics.payments.inc({ processor: c.processor, outcome: settled });
+    await this.recorder.submit({ claimed: c, outcome: settled, retryInMs: retryInMs(c, settled) });
   }
 }
