@@ -90,8 +90,12 @@ const Env = Type.Object({
 
   PAYMENT_PROCESSOR_URL_DEFAULT: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8001' }),
   PAYMENT_PROCESSOR_URL_FALLBACK: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8002' }),
-  /** A processor call without an answer by then is ambiguous, and retried on the same processor. */
-  PAYMENT_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 2000 }),
+  /**
+   * A processor call without an answer by then is ambiguous, and retried on the same processor.
+   * Long: a slow processor still takes the payment after we stop waiting, and until we ask
+   * again our summary lacks what its summary has (calls do not hold up the worker meanwhile).
+   */
+  PAYMENT_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 10_000 }),
   /**
    * A payment the default processor cannot take goes to the fallback after waiting this long.
    * 25 s outlasts the contest's 20 s default outage: bench:payments measured 93.8 % of the

@@ -36,6 +36,12 @@ const MAX_RETRY_TIMEOUT_MS = 10_000;
 export const MAX_REPORTED_RESPONSE_MS = MAX_RETRY_TIMEOUT_MS / 2;
 /** While the default is usable, payments still asleep waiting for it are woken at most this often. */
 const RELEASE_EVERY_MS = 1000;
+/**
+ * How long the loop waits for a round's calls before it claims again. A fast processor answers
+ * within it, so a backlog drains a batch at a time and a failing processor's breaker opens
+ * before more is sent; a slow one's calls are left out, and what arrives meanwhile goes too.
+ */
+const ROUND_PATIENCE_MS = 100;
 
 /**
  * How long a call waits for its answer. A processor that reports answering
@@ -174,20 +180,25 @@ export class PaymentWorker extends WakeLoop {
   }
 
   /**
-   * Goes again at once only after a full batch: a smaller one took every due payment. The calls
-   * are not waited for: payments that arrive while a processor is slow go out meanwhile, up to
-   * maxInFlight; past that, the loop waits for a round to finish.
+   * Goes again at once only after a full batch: a smaller one took every due payment. A round's
+   * calls are waited for ROUND_PATIENCE_MS at most: payments that arrive while a processor is
+   * slow go out meanwhile, up to maxInFlight; past that, the loop waits for a round to finish.
    */
   protected async step(): Promise<boolean> {
     if (this.inFlight >= this.opts.maxInFlight) {
       await Promise.race(this.rounds);
       return true;
     }
-    return (await this.round()) >= this.opts.batch;
+    const round = await this.round();
+    if (!round) return false;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([round.done, new Promise((r) => (timer = setTimeout(r, ROUND_PATIENCE_MS)))]);
+    clearTimeout(timer);
+    return round.claimed >= this.opts.batch;
   }
 
-  /** One round: claim, then call and record in the background. Returns how many payments it claimed. */
-  async round(): Promise<number> {
+  /** One round: claim, then call and record in the background. Null when nothing was due. */
+  async round(): Promise<{ claimed: number; done: Promise<void> } | null> {
     const now = Date.now();
     const view = (name: ProcessorName) => ({
       health: this.health.health(name),
@@ -224,11 +235,12 @@ export class PaymentWorker extends WakeLoop {
         ? first.use
         : null;
     // Payments another worker (or this one, before) put to sleep waiting for the default: wake
-    // them all once that processor's breaker is closed; while it is half-open, one sleeper a second
-    // (payments arriving meanwhile still go to it, as chooseProcessor says of half-open).
-    if (forAll && now - this.lastReleaseAt >= RELEASE_EVERY_MS) {
+    // them all once its breaker is closed; while it is half-open, one sleeper a second (payments
+    // arriving meanwhile still go to it, as chooseProcessor says of half-open). Sleepers wake by
+    // themselves when the outage becomes long, so nothing wakes them for the fallback.
+    if (forAll === 'default' && now - this.lastReleaseAt >= RELEASE_EVERY_MS) {
       this.lastReleaseAt = now;
-      await this.payments.releaseWaiting(decisionInput[forAll].breaker === 'closed' ? null : 1);
+      await this.payments.releaseWaiting(decisionInput.default.breaker === 'closed' ? null : 1);
     }
     const claimed = forAll
       ? await this.payments.claimAllFor(forAll, this.opts.batch, leaseMs)
@@ -240,7 +252,7 @@ export class PaymentWorker extends WakeLoop {
             this.lastDefaultTrialAt = Date.now();
           return decision;
         });
-    if (claimed.length === 0) return 0;
+    if (claimed.length === 0) return null;
     this.inFlight += claimed.length;
     // A span per round that found payments (idle polls would be noise), a child per processor call.
     const round = inSpan('payment-worker round', { 'armazem.payments.claimed': claimed.length }, async () => {
@@ -256,7 +268,7 @@ export class PaymentWorker extends WakeLoop {
         this.rounds.delete(round);
       });
     this.rounds.add(round);
-    return claimed.length;
+    return { claimed: claimed.length, done: round };
   }
 
   /** Calls the payment's processor, feeds the breakers, records the outcome. */
