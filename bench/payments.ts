@@ -298,6 +298,15 @@ async function main() {
       });
       clearInterval(sampler);
       const after = sample(pids);
+      // What is still unconfirmed, and why, before it goes through.
+      const unconfirmed =
+        r.lag === 0
+          ? []
+          : (
+              await stats.query(
+                "SELECT status, processor, last_error, attempts, round(extract(epoch FROM next_attempt_at - now())::numeric, 1) AS due_in_s, count(*)::int AS n FROM payments WHERE status <> 'processed' GROUP BY 1, 2, 3, 4, 5 ORDER BY n DESC LIMIT 10",
+              )
+            ).rows;
       await new Promise((res) => setTimeout(res, 1500));
       // Statistics reach pg_stat a moment after the transactions.
       const versions = (await rowVersions()) - versionsBefore;
@@ -312,12 +321,7 @@ async function main() {
       };
       console.log(line('armazem', schedule, m));
       for (const a of r.audits) console.log(`  audit mismatch: ${a}`);
-      if (r.lag !== 0) {
-        const { rows } = await stats.query(
-          "SELECT status, processor, last_error, attempts, count(*)::int AS n FROM payments WHERE status <> 'processed' GROUP BY 1, 2, 3, 4 ORDER BY n DESC LIMIT 10",
-        );
-        for (const row of rows) console.log(`  unconfirmed: ${JSON.stringify(row)}`);
-      }
+      for (const row of unconfirmed) console.log(`  unconfirmed after the grace: ${JSON.stringify(row)}`);
       return m;
     };
     const reference = async (schedule: Schedule) => {

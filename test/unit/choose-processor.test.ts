@@ -61,14 +61,14 @@ describe('chooseProcessor', () => {
       { use: 'fallback' },
     ],
     [
-      'both failing → wait, however long, looking again every second',
+      'both failing → wait, however long, looking again by itself every 5 s (a worker that sees one back wakes it)',
       { default: failing, fallback: failing, oldestWaitMs: 60_000 },
-      { wait: true, retryInMs: 1000 },
+      { wait: true, retryInMs: 5000 },
     ],
     [
       'default failing, fallback open → wait',
       { default: failing, fallback: open, oldestWaitMs: 60_000 },
-      { wait: true, retryInMs: 1000 },
+      { wait: true, retryInMs: 5000 },
     ],
     [
       'near the budget → look again when it runs out',
@@ -86,9 +86,14 @@ describe('chooseProcessor', () => {
       { use: 'default' },
     ],
     [
-      'reported failing, a trial is due → this payment tries the default',
+      'reported failing, a trial is due → this payment tries the default; refused, it goes to the fallback next',
       { default: failing, fallback: healthy, oldestWaitMs: 5000, defaultTrialDue: true },
-      { use: 'default', ifRefusedRetryInMs: 1000 },
+      { use: 'default', ifRefusedRetryInMs: 0 },
+    ],
+    [
+      'a trial past the budget with the fallback failing too, if refused, sleeps like the others',
+      { default: failing, fallback: failing, oldestWaitMs: 5000, defaultTrialDue: true },
+      { use: 'default', ifRefusedRetryInMs: 5000 },
     ],
     [
       'a trial within the budget, if refused, sleeps for the rest of the budget like the others',
@@ -139,14 +144,14 @@ describe('chooseProcessor, fault by fault', () => {
       { use: 'fallback' },
     ],
     [
-      'long outage, fallback failing too → wait, looking again every second',
+      'long outage, fallback failing too → wait, looking again by itself every 5 s',
       { default: failing, fallback: failing, defaultDownForMs: 40_000, oldestWaitMs: 0 },
-      { wait: true, retryInMs: 1000 },
+      { wait: true, retryInMs: 5000 },
     ],
     [
-      'long outage, a trial due → one payment tries the default; refused, it is looked at again in a second',
+      'long outage, a trial due → one payment tries the default; refused, it goes to the fallback next',
       { default: failing, defaultDownForMs: 30_000, oldestWaitMs: 0, defaultTrialDue: true },
-      { use: 'default', ifRefusedRetryInMs: 1000 },
+      { use: 'default', ifRefusedRetryInMs: 0 },
     ],
     [
       'flapping: a success of ours since the failing report → the default at once',
@@ -181,7 +186,7 @@ describe('chooseProcessor, fault by fault', () => {
     [
       'both at 8 s for long → wait: neither can answer in time',
       { default: at8s, fallback: at8s, defaultDownForMs: 20_000, oldestWaitMs: 20_000 },
-      { wait: true, retryInMs: 1000 },
+      { wait: true, retryInMs: 5000 },
     ],
     [
       'the fallback slower than the default but within a call’s time, long outage → fallback',

@@ -63,32 +63,35 @@ export function usable(p: ProcessorView, maxResponseTimeMs: number): boolean {
 
 export function chooseProcessor(input: DecisionInput): Decision {
   if (usable(input.default, input.maxResponseTimeMs)) return { use: 'default' };
+  const fallbackUsable = usable(input.fallback, input.maxResponseTimeMs);
   if (input.defaultTrialDue && input.default.breaker !== 'open')
-    return { use: 'default', ifRefusedRetryInMs: waitMs(input) };
+    return { use: 'default', ifRefusedRetryInMs: waitMs(input, fallbackUsable) };
   const longOutage = (input.defaultDownForMs ?? 0) >= (input.longOutageMs ?? Number.POSITIVE_INFINITY);
-  if (
-    (longOutage || input.oldestWaitMs >= input.maxWaitMs) &&
-    usable(input.fallback, input.maxResponseTimeMs)
-  )
-    return { use: 'fallback' };
-  return { wait: true, retryInMs: waitMs(input) };
+  if ((longOutage || input.oldestWaitMs >= input.maxWaitMs) && fallbackUsable) return { use: 'fallback' };
+  return { wait: true, retryInMs: waitMs(input, fallbackUsable) };
 }
+
+/** With no processor usable, how often a waiting payment looks again by itself. */
+const IDLE_RECHECK_MS = 5000;
 
 /**
  * Wait for the default until the payment's budget runs out or the outage becomes long, whichever
  * comes first: a worker that sees the default usable again releases waiting payments at once
- * (PaymentRepository.releaseWaiting), so nothing needs to look sooner. Past both, with no
- * processor usable, look again every second.
+ * (PaymentRepository.releaseWaiting), so nothing needs to look sooner. Past both, a refused trial
+ * goes to the usable fallback at once; with no processor usable, a worker that sees either take
+ * payments again wakes the sleepers, so they look again by themselves only every few seconds
+ * (every look rewrites the row).
  * Whole milliseconds: waits are measured in fractions, and the deferral is stored as an integer.
  */
-function waitMs(input: DecisionInput): number {
+function waitMs(input: DecisionInput, fallbackUsable: boolean): number {
   const left = Math.ceil(
     Math.min(
       input.maxWaitMs - input.oldestWaitMs,
       (input.longOutageMs ?? Number.POSITIVE_INFINITY) - (input.defaultDownForMs ?? 0),
     ),
   );
-  return left > 0 ? left : 1000;
+  if (left > 0) return left;
+  return fallbackUsable ? 0 : IDLE_RECHECK_MS;
 }
 
 /**

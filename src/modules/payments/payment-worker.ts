@@ -234,13 +234,13 @@ export class PaymentWorker extends WakeLoop {
       'use' in first && (first.use === 'default' || !trialDue || decisionInput.default.breaker === 'open')
         ? first.use
         : null;
-    // Payments another worker (or this one, before) put to sleep waiting for the default: wake
-    // them all once its breaker is closed; while it is half-open, one sleeper a second (payments
-    // arriving meanwhile still go to it, as chooseProcessor says of half-open). Sleepers wake by
-    // themselves when the outage becomes long, so nothing wakes them for the fallback.
-    if (forAll === 'default' && now - this.lastReleaseAt >= RELEASE_EVERY_MS) {
+    // Payments another worker (or this one, before) put to sleep waiting for a processor: wake
+    // them all once the one that takes every payment has its breaker closed; while it is
+    // half-open, one sleeper a second (payments arriving meanwhile still go to it, as
+    // chooseProcessor says of half-open).
+    if (forAll && now - this.lastReleaseAt >= RELEASE_EVERY_MS) {
       this.lastReleaseAt = now;
-      await this.payments.releaseWaiting(decisionInput.default.breaker === 'closed' ? null : 1);
+      await this.payments.releaseWaiting(decisionInput[forAll].breaker === 'closed' ? null : 1);
     }
     const claimed = forAll
       ? await this.payments.claimAllFor(forAll, this.opts.batch, leaseMs)
