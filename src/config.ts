@@ -276,10 +276,12 @@ const Payments = {
     description:
       'The fallback processor (the higher fee), for payments that waited past PAYMENT_MAX_WAIT_MS.',
   }),
+  // Long: a slow processor still takes the payment after we stop waiting, and until we ask again
+  // our summary lacks what its summary has (calls do not hold up the worker meanwhile).
   PAYMENT_TIMEOUT_MS: Type.Integer({
     minimum: 50,
     maximum: 60_000,
-    default: 2000,
+    default: 10_000,
     description:
       'A processor call without an answer by then is ambiguous, and retried on the same processor.',
   }),
@@ -289,6 +291,14 @@ const Payments = {
     maximum: 3_600_000,
     default: 25_000,
     description: 'A payment the default processor cannot take goes to the fallback after waiting this long.',
+  }),
+  // Shorter outages are waited out (the contest's last 10 s); docs/decisions.md has the figures.
+  PAYMENT_LONG_OUTAGE_MS: Type.Integer({
+    minimum: 0,
+    maximum: 3_600_000,
+    default: 12_000,
+    description:
+      'An outage of the default this long is a long one: payments stop waiting for it and go to the fallback at once, so nothing is left queued if it lasts to the end.',
   }),
   PAYMENT_POLL_MS: Type.Integer({
     minimum: 1,
@@ -302,6 +312,13 @@ const Payments = {
     maximum: 10_000,
     default: 200,
     description: 'Payments a worker claims per round.',
+  }),
+  PAYMENT_MAX_IN_FLIGHT: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    default: 2000,
+    description:
+      'Payments whose processor calls may be out at once, per worker (and connections per processor); docs/decisions.md sizes it.',
   }),
   PAYMENT_ORDER_MAX_ATTEMPTS: Type.Integer({
     minimum: 1,

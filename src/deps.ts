@@ -99,7 +99,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   }
   const metrics = new Metrics();
   const processor = (name: 'default' | 'fallback', url: string) =>
-    new ProcessorClient(name, url, config.PAYMENT_TIMEOUT_MS, config.PAYMENT_BATCH);
+    new ProcessorClient(name, url, config.PAYMENT_TIMEOUT_MS, config.PAYMENT_MAX_IN_FLIGHT);
   const processors = {
     default: processor('default', config.PAYMENT_PROCESSOR_URL_DEFAULT),
     fallback: processor('fallback', config.PAYMENT_PROCESSOR_URL_FALLBACK),

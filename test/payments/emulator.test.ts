@@ -76,6 +76,22 @@ describe('payment processor emulator', () => {
     expect((await summary()).totalRequests).toBe(0);
   });
 
+  it('shows a payment it holds at once, even while slow and failing; 404 for one it does not', async () => {
+    const id = randomUUID();
+    await pay(id, 1234.56, '2025-07-15T12:00:00.000Z');
+    await put('delay', { delay: 2000 });
+    await put('failure', { failure: true });
+    const t0 = performance.now();
+    const found = await fetch(`${base}/payments/${id}`);
+    expect(performance.now() - t0).toBeLessThan(500);
+    expect(await found.json()).toEqual({
+      correlationId: id,
+      amount: 1234.56,
+      requestedAt: '2025-07-15T12:00:00.000Z',
+    });
+    expect((await fetch(`${base}/payments/${randomUUID()}`)).status).toBe(404);
+  });
+
   it('keeps processing a payment whose caller disconnected', async () => {
     await put('delay', { delay: 200 });
     const abort = new AbortController();
@@ -94,6 +110,15 @@ describe('payment processor emulator', () => {
     await new Promise((r) => setTimeout(r, 700)); // within the queue's reach of the next slot
     const queued = await fetch(`${base}/payments/service-health`);
     expect(queued.status).toBe(200);
+  });
+
+  it('reports failing on health with 503, as the contest’s processor does', async () => {
+    await put('failure', { failure: true });
+    await put('delay', { delay: 30 });
+    await new Promise((r) => setTimeout(r, 1000)); // a fresh window
+    const res = await fetch(`${base}/payments/service-health`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toEqual({ failing: true, minResponseTime: 30 });
   });
 
   it('guards admin endpoints with X-Rinha-Token, which can be changed', async () => {

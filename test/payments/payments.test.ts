@@ -162,18 +162,39 @@ describe('routing', () => {
     await expectSummaryMatchesProcessors();
   });
 
-  it('a payment whose retry after a timeout meets a failing processor stays pinned to it: never charged twice', async () => {
+  it('a payment whose retry after a timeout meets a failing processor that holds it is settled by asking: processed there, never charged twice', async () => {
     await configure('default', 'delay', 500); // the first call times out, the processor still takes it
     const id = randomUUID();
     await pay(id, 4.2);
     await eventually(async () => expect((await processorSummary('default')).totalRequests).toBe(1), 5000);
     // Now the default answers 500 (its failure check runs before its duplicate check): that says
-    // nothing about the payment it already holds, so it must not go to the fallback.
+    // nothing about the payment it already holds; GET /payments/:id does.
     await configure('default', 'failure', true);
     await configure('default', 'delay', 0);
-    await new Promise((r) => setTimeout(r, 2000)); // well past the 600 ms wait budget
+    await eventually(
+      async () => expect(await status(id)).toMatchObject({ status: 'processed', processor: 'default' }),
+      5000,
+    );
+    expect((await processorSummary('fallback')).totalRequests).toBe(0);
+    await expectSummaryMatchesProcessors();
+    await configure('default', 'failure', false);
+  });
+
+  it('a payment whose first call timed out at a failing processor that does not hold it stays pinned there: never charged twice', async () => {
+    // The call must time out: it waits twice the reported response time, so the shared report
+    // must say the default is fast when it is sent.
+    await eventually(async () => {
+      const report = JSON.parse((await t.deps.kv.get('payments:{health}:default')) ?? 'null');
+      expect(report?.health).toEqual({ failing: false, minResponseTime: 0 });
+    }, 8000);
+    await configure('default', 'failure', true);
+    await configure('default', 'delay', 500); // the first call times out; the processor then answers 500, storing nothing
+    const id = randomUUID();
+    await pay(id, 4.3);
+    await new Promise((r) => setTimeout(r, 2500)); // well past the 600 ms wait budget
     expect(await status(id)).toMatchObject({ status: 'processing', processor: 'default' });
     expect((await processorSummary('fallback')).totalRequests).toBe(0);
+    await configure('default', 'delay', 0);
     await configure('default', 'failure', false);
     await eventually(async () => expect((await status(id)).status).toBe('processed'), 15_000);
     expect((await status(id)).processor).toBe('default');

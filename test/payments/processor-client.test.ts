@@ -55,6 +55,24 @@ describe('processor client', () => {
     expect(await client.pay(id, '19.90', requestedAt, 2000)).toBe('duplicate');
   });
 
+  it('asks whether the processor holds a payment: what settles an unanswered call while it fails', async () => {
+    await processors.purge();
+    await processors.configure('default', 'delay', 600);
+    const id = randomUUID();
+    expect(await client.pay(id, '19.90', requestedAt)).toBe('ambiguous');
+    expect(await client.holds(id)).toBe(false); // still on its way
+    await new Promise((r) => setTimeout(r, 500));
+    await processors.configure('default', 'failure', true);
+    expect(await client.pay(id, '19.90', requestedAt, 2000)).toBe('failed');
+    expect(await client.holds(id)).toBe(true);
+  });
+
+  it('reads a failing processor’s health from its 503', async () => {
+    await processors.configure('default', 'failure', true);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await client.health()).toEqual({ failing: true, minResponseTime: 0 });
+  });
+
   it('a refused connection → unreachable: the request never left', async () => {
     const server = createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

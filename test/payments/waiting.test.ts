@@ -26,6 +26,7 @@ describe('payments waiting for the default', () => {
       ...processors.env,
       PAYMENT_TIMEOUT_MS: '300',
       PAYMENT_MAX_WAIT_MS: '60000',
+      PAYMENT_LONG_OUTAGE_MS: '60000',
     };
     // Two instances, each with its worker: whichever sees the default back wakes what the other put to sleep.
     t = await startTestApp(env);

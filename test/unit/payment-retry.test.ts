@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, retryInMs } from '../../src/modules/payments/payment-worker.ts';
+import { backoffMs, callTimeoutMs, retryInMs } from '../../src/modules/payments/payment-worker.ts';
 import type { Claimed } from '../../src/modules/payments/payments.repository.ts';
 
 const claimed: Claimed = {
@@ -34,5 +34,18 @@ describe('when a payment is next due', () => {
   it('a payment that was not a trial backs off whatever the outcome', () => {
     expect(retryInMs(claimed, 'failed', () => 1)).toBe(200);
     expect(retryInMs(claimed, 'ambiguous', () => 0)).toBe(100);
+  });
+});
+
+describe('how long a call waits for its answer (base 2 s)', () => {
+  it.each<[string, [number, boolean, number?], number]>([
+    ['a first call, the processor fast or its speed unknown → the base', [0, false, undefined], 2000],
+    ['a first call to a processor reporting 3 s → twice that, so it is not cut off', [0, false, 3000], 6000],
+    ['a processor reporting 8 s → 10 s at most', [0, false, 8000], 10_000],
+    ['a retry of an ambiguous call doubles the base each time', [2, true, undefined], 8000],
+    ['a retry never waits less than a first call would', [1, true, 3000], 6000],
+    ['a retry waits 10 s at most', [9, true, undefined], 10_000],
+  ])('%s', (_, [attempts, pinnedBefore, reportedMs], expected) => {
+    expect(callTimeoutMs(2000, attempts, pinnedBefore, reportedMs)).toBe(expected);
   });
 });

@@ -1,14 +1,18 @@
 /**
  * Which processor gets the next payment: a pure decision, fed by what I/O
  * collected (the shared health probe, our own calls' circuit breakers, how
- * long the oldest payment has waited). Table-tested.
+ * long the payment has waited, how long the default has been down).
+ * Table-tested.
  *
  * The economics: a payment earns 95 % of its amount on the default
  * processor, 85 % on the fallback, and nothing while it waits; a payment
- * still waiting when the audit comes is revenue lost. So the default is used
- * whenever it is usable, even when slow; the fallback only once the default
- * has been unusable long enough that waiting risks the payment (maxWaitMs);
- * and when neither is usable, payments wait (they are durable) and retry.
+ * still waiting when the totals are read is revenue lost. So the default is
+ * used whenever it is usable, even when slow; a short outage of the default
+ * is waited out (waiting is free while the payment is durable); once the
+ * outage is long (longOutageMs) it may last to the end, so every payment goes
+ * to the fallback at once and nothing piles up; a payment that waited past
+ * its own budget (maxWaitMs) goes too. When neither is usable, payments wait
+ * and retry.
  */
 export interface ProcessorView {
   /** From the health probe shared by all instances; null when unknown or stale. */
@@ -22,10 +26,14 @@ export interface ProcessorView {
 export interface DecisionInput {
   default: ProcessorView;
   fallback: ProcessorView;
-  /** How long the oldest payment still waiting has waited. */
+  /** How long the payment being decided has waited. */
   oldestWaitMs: number;
   /** Past this, a payment the default cannot take goes to the fallback. */
   maxWaitMs: number;
+  /** How long the default has been down: since the first sign of trouble after its last success (0 while up). */
+  defaultDownForMs?: number;
+  /** An outage of the default this long is a long one: no payment waits for it any more. */
+  longOutageMs?: number;
   /** A processor slower than this (by its own health report) is treated as unusable for now. */
   maxResponseTimeMs: number;
   /**
@@ -47,7 +55,7 @@ export type Decision =
   | { wait: true; retryInMs: number };
 
 /** Usable: not open, not reported failing, not reported too slow. Unknown health counts as usable. */
-function usable(p: ProcessorView, maxResponseTimeMs: number): boolean {
+export function usable(p: ProcessorView, maxResponseTimeMs: number): boolean {
   if (p.breaker === 'open') return false;
   if (!p.health || p.succeededSinceReport) return true;
   return !p.health.failing && p.health.minResponseTime <= maxResponseTimeMs;
@@ -55,20 +63,56 @@ function usable(p: ProcessorView, maxResponseTimeMs: number): boolean {
 
 export function chooseProcessor(input: DecisionInput): Decision {
   if (usable(input.default, input.maxResponseTimeMs)) return { use: 'default' };
+  const fallbackUsable = usable(input.fallback, input.maxResponseTimeMs);
   if (input.defaultTrialDue && input.default.breaker !== 'open')
-    return { use: 'default', ifRefusedRetryInMs: waitMs(input) };
-  if (input.oldestWaitMs >= input.maxWaitMs && usable(input.fallback, input.maxResponseTimeMs))
-    return { use: 'fallback' };
-  return { wait: true, retryInMs: waitMs(input) };
+    return { use: 'default', ifRefusedRetryInMs: waitMs(input, fallbackUsable) };
+  const longOutage = (input.defaultDownForMs ?? 0) >= (input.longOutageMs ?? Number.POSITIVE_INFINITY);
+  if ((longOutage || input.oldestWaitMs >= input.maxWaitMs) && fallbackUsable) return { use: 'fallback' };
+  return { wait: true, retryInMs: waitMs(input, fallbackUsable) };
+}
+
+/** With no processor usable, how often a waiting payment looks again by itself. */
+const IDLE_RECHECK_MS = 5000;
+
+/**
+ * Wait for the default until the payment's budget runs out or the outage becomes long, whichever
+ * comes first: a worker that sees the default usable again releases waiting payments at once
+ * (PaymentRepository.releaseWaiting), so nothing needs to look sooner. Past both, a refused trial
+ * goes to the usable fallback at once; with no processor usable, a worker that sees either take
+ * payments again wakes the sleepers, so they look again by themselves only every few seconds
+ * (every look rewrites the row).
+ * Whole milliseconds: waits are measured in fractions, and the deferral is stored as an integer.
+ */
+function waitMs(input: DecisionInput, fallbackUsable: boolean): number {
+  const left = Math.ceil(
+    Math.min(
+      input.maxWaitMs - input.oldestWaitMs,
+      (input.longOutageMs ?? Number.POSITIVE_INFINITY) - (input.defaultDownForMs ?? 0),
+    ),
+  );
+  if (left > 0) return left;
+  return fallbackUsable ? 0 : IDLE_RECHECK_MS;
 }
 
 /**
- * Wait for the default until the budget runs out: a worker that sees the default usable again
- * releases waiting payments at once (PaymentRepository.releaseWaiting), so nothing needs to look
- * sooner. Past the budget, with no processor usable, look again every second.
- * Whole milliseconds: waits are measured in fractions, and the deferral is stored as an integer.
+ * When the default's current outage began (`since`, null while it works), from signs that come
+ * in any order: our calls (a success is a sign it works; a refusal or no answer, of trouble), the
+ * shared health report (made at its own time), our breaker opening. A sign older than the
+ * latest sign of the other kind changes nothing: a report made before our last success does not
+ * start an outage again.
  */
-function waitMs(input: DecisionInput): number {
-  const left = Math.ceil(input.maxWaitMs - input.oldestWaitMs);
-  return left > 0 ? left : 1000;
+export interface Outage {
+  since: number | null;
+  lastOkAt: number;
+}
+
+export const NO_OUTAGE: Outage = { since: null, lastOkAt: 0 };
+
+export function observe(o: Outage, at: number, ok: boolean): Outage {
+  if (ok) {
+    if (o.since !== null && at < o.since) return { ...o, lastOkAt: Math.max(o.lastOkAt, at) };
+    return { since: null, lastOkAt: Math.max(o.lastOkAt, at) };
+  }
+  if (at < o.lastOkAt || o.since !== null) return o;
+  return { ...o, since: at };
 }

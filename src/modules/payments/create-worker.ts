@@ -29,8 +29,10 @@ export function createPaymentWorker(deps: {
       batch: deps.config.PAYMENT_BATCH,
       timeoutMs: deps.config.PAYMENT_TIMEOUT_MS,
       maxWaitMs: deps.config.PAYMENT_MAX_WAIT_MS,
+      longOutageMs: deps.config.PAYMENT_LONG_OUTAGE_MS,
       maxOrderAttempts: deps.config.PAYMENT_ORDER_MAX_ATTEMPTS,
       pollMs: deps.config.PAYMENT_POLL_MS,
+      maxInFlight: deps.config.PAYMENT_MAX_IN_FLIGHT,
     },
   );
 }

@@ -1,39 +1,68 @@
 import type pg from 'pg';
+import { Batcher } from '../../platform/batcher.ts';
 import type { Logger } from '../../platform/logger.ts';
 import type { Metrics } from '../../platform/metrics.ts';
 import { inSpan } from '../../platform/tracing.ts';
 import { WakeLoop } from '../../platform/wake-loop.ts';
-import { chooseProcessor } from './choose-processor.ts';
+import { chooseProcessor, NO_OUTAGE, type Outage, observe } from './choose-processor.ts';
 import { afterCall, type BreakerConfig, type BreakerState, breakerAt, CLOSED } from './circuit-breaker.ts';
 import type { HealthMonitor } from './health-monitor.ts';
 import type { Claimed, PaymentRepository } from './payments.repository.ts';
 import type { CallOutcome, ProcessorClient, ProcessorName } from './processor-client.ts';
 
+type Outcome = Parameters<PaymentRepository['record']>[0][number];
+
 export interface PaymentWorkerOptions {
   batch: number;
   timeoutMs: number;
   maxWaitMs: number;
+  /** An outage of the default this long sends every payment to the fallback (chooseProcessor). */
+  longOutageMs: number;
   maxOrderAttempts: number;
   /** How often an idle worker looks for due payments. */
   pollMs: number;
+  /** Payments whose calls may be out at once: a slow processor holds up no claim until this many wait on it. */
+  maxInFlight: number;
 }
 
 const BREAKER: BreakerConfig = { threshold: 5, openMs: 1000 };
 const TRIAL_EVERY_MS = 250;
-/** The longest a retry waits for an answer. */
+/** The longest a call waits for an answer. */
 const MAX_RETRY_TIMEOUT_MS = 10_000;
+/**
+ * A processor whose health report says it answers slower than this is not used (it counts as
+ * down): a first call waits up to twice the reported time, and no call waits longer than 10 s.
+ */
+export const MAX_REPORTED_RESPONSE_MS = MAX_RETRY_TIMEOUT_MS / 2;
 /** While the default is usable, payments still asleep waiting for it are woken at most this often. */
 const RELEASE_EVERY_MS = 1000;
+/**
+ * How long the loop waits for a round's calls before it claims again. A fast processor answers
+ * within it, so a backlog drains a batch at a time and a failing processor's breaker opens
+ * before more is sent; a slow one's calls are left out, and what arrives meanwhile goes too.
+ */
+const ROUND_PATIENCE_MS = 100;
 
 /**
- * A pinned payment's earlier call went unanswered: asking again with the same
- * short budget would time out again while the processor stays slow, and the
- * payment would never settle. Each retry doubles the wait, up to 10 s.
+ * How long a call waits for its answer. A processor that reports answering
+ * in `reportedMs` gets twice that: a call that gives up before the processor
+ * answers leaves the payment ambiguous — the processor will have it, we will
+ * not know until we ask again, and an auditor comparing the two meanwhile
+ * sees a difference. A pinned payment's earlier call went unanswered: asking
+ * again with the same short budget would time out again while the processor
+ * stays slow, and the payment would never settle. Each retry doubles the
+ * wait. Never over 10 s.
  */
-export function callTimeoutMs(baseMs: number, attempts: number, pinnedBefore: boolean): number {
+export function callTimeoutMs(
+  baseMs: number,
+  attempts: number,
+  pinnedBefore: boolean,
+  reportedMs = 0,
+): number {
+  const first = Math.max(baseMs, Math.min(MAX_RETRY_TIMEOUT_MS, 2 * reportedMs));
   return pinnedBefore
-    ? Math.max(baseMs, Math.min(MAX_RETRY_TIMEOUT_MS, baseMs * 2 ** Math.min(attempts, 6)))
-    : baseMs;
+    ? Math.max(first, Math.min(MAX_RETRY_TIMEOUT_MS, baseMs * 2 ** Math.min(attempts, 6)))
+    : first;
 }
 
 /** Jittered exponential backoff for a payment's next attempt, 25 ms … 2 s. */
@@ -65,10 +94,17 @@ export class PaymentWorker extends WakeLoop {
   private readonly lastSuccessAt = new Map<ProcessorName, number>();
   private lastDefaultTrialAt = 0;
   private lastReleaseAt = 0;
+  /** Since when the default has been down (see observe). */
+  private defaultOutage: Outage = NO_OUTAGE;
   private readonly breakers = new Map<ProcessorName, BreakerState>([
     ['default', CLOSED],
     ['fallback', CLOSED],
   ]);
+  /** Rounds whose calls are still out, and how many payments they hold. */
+  private readonly rounds = new Set<Promise<void>>();
+  private inFlight = 0;
+  /** Each call's outcome is recorded as soon as it comes, with those that came meanwhile (group commit). */
+  private readonly recorder: Batcher<Outcome, undefined>;
   private readonly payments: PaymentRepository;
   private readonly clients: Map<ProcessorName, ProcessorClient>;
   private readonly health: HealthMonitor;
@@ -93,6 +129,13 @@ export class PaymentWorker extends WakeLoop {
     this.health = health;
     this.metrics = metrics;
     this.opts = opts;
+    this.recorder = new Batcher(
+      async (outcomes) => {
+        await payments.record(outcomes, opts.maxOrderAttempts);
+        return outcomes.map(() => undefined);
+      },
+      { maxBatch: opts.batch },
+    );
     const states = { closed: 0, 'half-open': 1, open: 2 } as const;
     metrics.gauge(
       'payment_circuit_state',
@@ -130,17 +173,32 @@ export class PaymentWorker extends WakeLoop {
     this.health.start();
   }
 
+  /** Lets the calls still out finish and their outcomes be recorded. */
   protected override async onStop(): Promise<void> {
+    await Promise.all(this.rounds);
     this.health.stop();
   }
 
-  /** Goes again at once only after a full batch: a smaller one took every due payment. */
+  /**
+   * Goes again at once only after a full batch: a smaller one took every due payment. A round's
+   * calls are waited for ROUND_PATIENCE_MS at most: payments that arrive while a processor is
+   * slow go out meanwhile, up to maxInFlight; past that, the loop waits for a round to finish.
+   */
   protected async step(): Promise<boolean> {
-    return (await this.round()) >= this.opts.batch;
+    if (this.inFlight >= this.opts.maxInFlight) {
+      await Promise.race(this.rounds);
+      return true;
+    }
+    const round = await this.round();
+    if (!round) return false;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([round.done, new Promise((r) => (timer = setTimeout(r, ROUND_PATIENCE_MS)))]);
+    clearTimeout(timer);
+    return round.claimed >= this.opts.batch;
   }
 
-  /** One round: claim, call, record. Returns how many payments it handled. */
-  async round(): Promise<number> {
+  /** One round: claim, then call and record in the background. Null when nothing was due. */
+  async round(): Promise<{ claimed: number; done: Promise<void> } | null> {
     const now = Date.now();
     const view = (name: ProcessorName) => ({
       health: this.health.health(name),
@@ -149,25 +207,43 @@ export class PaymentWorker extends WakeLoop {
     });
     // Longer than any call it may make: another worker must not claim a payment whose call is still out.
     const leaseMs = Math.max(this.opts.timeoutMs, MAX_RETRY_TIMEOUT_MS) + 5000;
+    const defaultView = view('default');
+    const report = this.health.health('default');
+    if (report)
+      this.defaultOutage = observe(
+        this.defaultOutage,
+        this.health.reportedAt('default'),
+        !report.failing && report.minResponseTime <= MAX_REPORTED_RESPONSE_MS,
+      );
+    if (defaultView.breaker === 'open') this.defaultOutage = observe(this.defaultOutage, now, false);
+    const downSince = this.defaultOutage.since;
     const decisionInput = {
-      default: view('default'),
+      default: defaultView,
       fallback: view('fallback'),
       maxWaitMs: this.opts.maxWaitMs,
-      maxResponseTimeMs: this.opts.timeoutMs,
+      maxResponseTimeMs: MAX_REPORTED_RESPONSE_MS,
+      defaultDownForMs: downSince === null ? 0 : now - downSince,
+      longOutageMs: this.opts.longOutageMs,
     };
-    // Without a trial, the default is chosen only when it is usable, and then for every payment
-    // however long it waited: one statement claims them all.
+    // When the decision does not depend on how long a payment waited — the default usable, or
+    // down so long that everything goes to the fallback — one statement claims every due payment
+    // for one processor. A trial of the default due during a long outage needs the slow path.
     const first = chooseProcessor({ ...decisionInput, oldestWaitMs: 0 });
-    const defaultForAll = 'use' in first && first.use === 'default';
-    // Payments another worker (or this one, before) put to sleep waiting for the default: wake
-    // them all once our breaker is closed; while it is half-open, one sleeper a second (payments
-    // arriving meanwhile still go to the default, as chooseProcessor says of half-open).
-    if (defaultForAll && now - this.lastReleaseAt >= RELEASE_EVERY_MS) {
+    const trialDue = now - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
+    const forAll =
+      'use' in first && (first.use === 'default' || !trialDue || decisionInput.default.breaker === 'open')
+        ? first.use
+        : null;
+    // Payments another worker (or this one, before) put to sleep waiting for a processor: wake
+    // them all once the one that takes every payment has its breaker closed; while it is
+    // half-open, one sleeper a second (payments arriving meanwhile still go to it, as
+    // chooseProcessor says of half-open).
+    if (forAll && now - this.lastReleaseAt >= RELEASE_EVERY_MS) {
       this.lastReleaseAt = now;
-      await this.payments.releaseWaiting(decisionInput.default.breaker === 'closed' ? null : 1);
+      await this.payments.releaseWaiting(decisionInput[forAll].breaker === 'closed' ? null : 1);
     }
-    const claimed = defaultForAll
-      ? await this.payments.claimAllFor('default', this.opts.batch, leaseMs)
+    const claimed = forAll
+      ? await this.payments.claimAllFor(forAll, this.opts.batch, leaseMs)
       : await this.payments.claim(this.opts.batch, leaseMs, (waitedMs) => {
           // At most four trial payments a second to a default that looks unusable.
           const defaultTrialDue = Date.now() - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
@@ -176,39 +252,56 @@ export class PaymentWorker extends WakeLoop {
             this.lastDefaultTrialAt = Date.now();
           return decision;
         });
-    if (claimed.length === 0) return 0;
+    if (claimed.length === 0) return null;
+    this.inFlight += claimed.length;
     // A span per round that found payments (idle polls would be noise), a child per processor call.
-    return inSpan('payment-worker round', { 'armazem.payments.claimed': claimed.length }, async () => {
-      const outcomes = await Promise.all(
-        claimed.map(async (c) => {
-          const client = this.clients.get(c.processor) as ProcessorClient;
-          const timeout = callTimeoutMs(this.opts.timeoutMs, c.attempts, c.pinnedBefore);
-          const outcome: CallOutcome = await inSpan(
-            'processor call',
-            { 'armazem.processor': c.processor, 'armazem.payment.attempt': c.attempts + 1 },
-            async (span) => {
-              const result = await client.pay(c.correlationId, c.amount, c.requestedAt, timeout);
-              span.setAttributes({ 'armazem.processor.outcome': result });
-              return result;
-            },
-          );
-          this.breakers.set(
-            c.processor,
-            afterCall(
-              this.breakers.get(c.processor) ?? CLOSED,
-              outcome === 'accepted' || outcome === 'duplicate' ? 'success' : 'failure',
-              Date.now(),
-              BREAKER,
-            ),
-          );
-          if (outcome === 'accepted' || outcome === 'duplicate')
-            this.lastSuccessAt.set(c.processor, Date.now());
-          this.metrics.payments.inc({ processor: c.processor, outcome });
-          return { claimed: c, outcome, retryInMs: retryInMs(c, outcome) };
-        }),
-      );
-      await this.payments.record(outcomes, this.opts.maxOrderAttempts);
-      return claimed.length;
-    });
+    const round = inSpan('payment-worker round', { 'armazem.payments.claimed': claimed.length }, async () => {
+      await Promise.all(claimed.map((c) => this.settle(c)));
+    })
+      // A payment whose outcome could not be recorded stays claimed until its lease runs out, then
+      // is asked of the same processor again: nothing is lost, and the loop goes on.
+      .catch((err) =>
+        this.log.error({ err }, 'payment outcomes not recorded; their leases will bring them back'),
+      )
+      .finally(() => {
+        this.inFlight -= claimed.length;
+        this.rounds.delete(round);
+      });
+    this.rounds.add(round);
+    return { claimed: claimed.length, done: round };
+  }
+
+  /** Calls the payment's processor, feeds the breakers, records the outcome. */
+  private async settle(c: Claimed): Promise<void> {
+    const client = this.clients.get(c.processor) as ProcessorClient;
+    const timeout = callTimeoutMs(
+      this.opts.timeoutMs,
+      c.attempts,
+      c.pinnedBefore,
+      this.health.health(c.processor)?.minResponseTime,
+    );
+    const outcome: CallOutcome = await inSpan(
+      'processor call',
+      { 'armazem.processor': c.processor, 'armazem.payment.attempt': c.attempts + 1 },
+      async (span) => {
+        const result = await client.pay(c.correlationId, c.amount, c.requestedAt, timeout);
+        span.setAttributes({ 'armazem.processor.outcome': result });
+        return result;
+      },
+    );
+    const ok = outcome === 'accepted' || outcome === 'duplicate';
+    this.breakers.set(
+      c.processor,
+      afterCall(this.breakers.get(c.processor) ?? CLOSED, ok ? 'success' : 'failure', Date.now(), BREAKER),
+    );
+    if (ok) this.lastSuccessAt.set(c.processor, Date.now());
+    if (c.processor === 'default') this.defaultOutage = observe(this.defaultOutage, Date.now(), ok);
+    // An earlier call went unanswered and this one settles nothing either (a failing processor
+    // answers 500 before it looks for duplicates): the processor may hold the payment all the
+    // same, stored after we stopped waiting. Asking settles it; it says nothing of the processor's
+    // health, so the breaker and the outage went by the call alone.
+    const settled = !ok && c.pinnedBefore && (await client.holds(c.correlationId)) ? 'duplicate' : outcome;
+    this.metrics.payments.inc({ processor: c.processor, outcome: settled });
+    await this.recorder.submit({ claimed: c, outcome: settled, retryInMs: retryInMs(c, settled) });
   }
 }

@@ -63,10 +63,10 @@ export class ProcessorClient {
     return 'ambiguous';
   }
 
-  /** The processor's own health report; null when it cannot be had (429, down). */
+  /** The processor's own health report (the contest's answers 503 while failing); null when it cannot be had (429, down). */
   async health(): Promise<Health | null> {
     const res = await this.exchange('GET', '/payments/service-health', undefined, 2000);
-    if ('error' in res || res.status !== 200) return null;
+    if ('error' in res || (res.status !== 200 && res.status !== 503)) return null;
     try {
       const body = JSON.parse(res.body) as Partial<Health>;
       return typeof body.failing === 'boolean' && typeof body.minResponseTime === 'number'
@@ -75,6 +75,16 @@ export class ProcessorClient {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * Whether the processor holds this payment (GET /payments/:id, which answers at once even while
+   * the processor is slow or failing): what settles a call that went unanswered. False when it
+   * says no or cannot be asked — the payment may still be on its way.
+   */
+  async holds(correlationId: string, timeoutMs = 1000): Promise<boolean> {
+    const res = await this.exchange('GET', `/payments/${correlationId}`, undefined, timeoutMs);
+    return !('error' in res) && res.status === 200;
   }
 
   /**

@@ -8,9 +8,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
  *   delay, then 500 while failing (nothing stored), 422 for a correlationId it
  *   already has, else stores the payment and answers 200. A caller that
  *   disconnects does not stop the processing.
- * - GET /payments/service-health → {failing, minResponseTime}: at most one
- *   call per 5 s; a call due within HEALTH_QUEUE_MS waits for its slot
- *   (a short queue), any other gets 429.
+ * - GET /payments/service-health → {failing, minResponseTime}, with status
+ *   503 while failing: at most one call per 5 s; a call due within
+ *   HEALTH_QUEUE_MS waits for its slot (a short queue), any other gets 429.
+ * - GET /payments/:id → the payment it holds {correlationId, amount,
+ *   requestedAt}, or 404: no delay, no failure (the contest's processor
+ *   serves it for troubleshooting).
  * - /admin/* behind X-Rinha-Token (initially "123"): payments-summary,
  *   configurations/token|delay|failure, purge-payments.
  */
@@ -73,7 +76,19 @@ export function createProcessorEmulator(opts: EmulatorOptions): FastifyInstance 
     if (wait > HEALTH_QUEUE_MS) return reply.code(429).send({ message: 'too many requests' });
     nextHealthSlot = Math.max(now, nextHealthSlot) + healthWindowMs;
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    return { failing: state.failing, minResponseTime: state.delayMs };
+    return reply
+      .code(state.failing ? 503 : 200)
+      .send({ failing: state.failing, minResponseTime: state.delayMs });
+  });
+
+  app.get<{ Params: { id: string } }>('/payments/:id', async (request, reply) => {
+    const p = payments.get(request.params.id);
+    if (!p) return reply.code(404).send({ message: 'payment not found' });
+    return {
+      correlationId: request.params.id,
+      amount: p.amountCents / 100,
+      requestedAt: new Date(p.requestedAt).toISOString(),
+    };
   });
 
   app.register(async (admin) => {
