@@ -2,9 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, eventually, TEST_REDIS_URL, type TestDatabase } from '../helpers/env.ts';
+import {
+  createTestDatabase,
+  eventually,
+  sqlOnce,
+  TEST_REDIS_URL,
+  type TestDatabase,
+} from '../helpers/env.ts';
 import { alive, freePort, portPair, startProcess } from '../helpers/process.ts';
 import { type Processors, startProcessors } from '../helpers/processors.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
@@ -37,15 +43,8 @@ const pids = () =>
     Number(readFileSync(join(stateDir, 'pids', `${name}.pid`), 'utf8')),
   );
 
-async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: db.url });
-  await c.connect();
-  try {
-    return (await c.query<T>(text, values)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const sql = <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) =>
+  sqlOnce<T>(db.url, text, values);
 
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -22,6 +22,8 @@ const BREAKER: BreakerConfig = { threshold: 5, openMs: 1000 };
 const TRIAL_EVERY_MS = 250;
 /** The longest a retry waits for an answer. */
 const MAX_RETRY_TIMEOUT_MS = 10_000;
+/** A lease's time beyond its call's budget: the claim's commit before the call, the record after it. */
+const LEASE_MARGIN_MS = 2000;
 /** While the default is usable, payments still asleep waiting for it are woken at most this often. */
 const RELEASE_EVERY_MS = 1000;
 
@@ -147,8 +149,13 @@ export class PaymentWorker extends WakeLoop {
       breaker: breakerAt(this.breakers.get(name) ?? CLOSED, now, BREAKER).state,
       succeededSinceReport: (this.lastSuccessAt.get(name) ?? 0) > this.health.reportedAt(name),
     });
-    // Longer than any call it may make: another worker must not claim a payment whose call is still out.
-    const leaseMs = Math.max(this.opts.timeoutMs, MAX_RETRY_TIMEOUT_MS) + 5000;
+    // Each lease outlasts the call it covers (a first call's budget; a retry's longest), so no other
+    // worker asks while a call is out, and no longer, so a killed worker's payments come back soon.
+    // Asking early would be harmless anyway: a pinned payment is only ever asked of its processor.
+    const lease = {
+      leaseMs: this.opts.timeoutMs + LEASE_MARGIN_MS,
+      retryLeaseMs: Math.max(this.opts.timeoutMs, MAX_RETRY_TIMEOUT_MS) + LEASE_MARGIN_MS,
+    };
     const decisionInput = {
       default: view('default'),
       fallback: view('fallback'),
@@ -167,8 +174,8 @@ export class PaymentWorker extends WakeLoop {
       await this.payments.releaseWaiting(decisionInput.default.breaker === 'closed' ? null : 1);
     }
     const claimed = defaultForAll
-      ? await this.payments.claimAllFor('default', this.opts.batch, leaseMs)
-      : await this.payments.claim(this.opts.batch, leaseMs, (waitedMs) => {
+      ? await this.payments.claimAllFor('default', this.opts.batch, lease)
+      : await this.payments.claim(this.opts.batch, lease, (waitedMs) => {
           // At most four trial payments a second to a default that looks unusable.
           const defaultTrialDue = Date.now() - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
           const decision = chooseProcessor({ ...decisionInput, oldestWaitMs: waitedMs, defaultTrialDue });
