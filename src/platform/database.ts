@@ -160,3 +160,21 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) =>
     tx.release();
   }
 }
+
+/**
+ * Runs `fn` again while the database cannot be reached (a restart, a dropped
+ * connection), backing off from 50 ms to 1 s, for up to `forMs`; any other
+ * error, or the last one, is thrown. Only for work that is safe to repeat:
+ * a COMMIT whose answer was lost may have gone through.
+ */
+export async function retryWhileUnavailable<T>(fn: () => Promise<T>, forMs: number): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+    }
+  }
+}

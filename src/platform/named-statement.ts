@@ -10,7 +10,7 @@ const PLACEHOLDER = /\$([A-Za-z_][A-Za-z0-9_]*)/g;
  * used twice is one parameter. Every name in the text must be a key of
  * `Params` (a missing one throws before anything is sent).
  */
-export function namedStatement<Params extends Record<string, unknown>>(
+export function namedStatement<Params extends object>(
   name: string,
   text: string,
 ): (params: Params) => pg.QueryConfig {
@@ -24,7 +24,7 @@ export function namedStatement<Params extends Record<string, unknown>>(
     text: compiled,
     values: names.map((param) => {
       if (!(param in params)) throw new Error(`statement ${name}: no value for $${param}`);
-      return params[param];
+      return (params as Record<string, unknown>)[param];
     }),
   });
 }

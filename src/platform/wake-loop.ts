@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { Logger } from './logger.ts';
 
+const MAX_BACKOFF_MS = 500;
+
 /**
  * A background loop that works while there is work, then sleeps until a
  * NOTIFY on `channel` (when listening) or `idleMs` passes. stop() lets the
@@ -105,17 +107,28 @@ export abstract class WakeLoop {
     }
   }
 
+  /**
+   * A step that throws (the database restarting, say) is retried, backing
+   * off up to half a second: an outage is logged once when it starts and once
+   * when it ends, not at every poll, and the loop never ends on an error.
+   */
   private async run(): Promise<void> {
+    let failures = 0;
     while (this.running) {
       this.notified = false;
       try {
-        if (await this.step()) continue;
-        if (this.notified) continue;
+        const worked = await this.step();
+        if (failures > 0) this.log.info({ channel: this.channel, failures }, 'background step works again');
+        failures = 0;
+        if (worked || this.notified) continue;
       } catch (err) {
-        this.log.error({ err, channel: this.channel }, 'background step failed; retrying');
+        if (failures === 0)
+          this.log.error({ err, channel: this.channel }, 'background step failed; retrying');
+        failures++;
       }
+      const delay = Math.max(this.idleMs, Math.min(MAX_BACKOFF_MS, this.idleMs * 2 ** failures));
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.idleMs);
+        const timer = setTimeout(resolve, delay);
         this.wake = () => {
           clearTimeout(timer);
           resolve();

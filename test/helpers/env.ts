@@ -65,3 +65,18 @@ export async function eventually<T>(
     }
   }
 }
+
+/** One statement on its own connection: for a test looking at a database its app reaches through proxies or restarts. */
+export async function sqlOnce<T extends pg.QueryResultRow>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<T>(text, values)).rows;
+  } finally {
+    await c.end();
+  }
+}

@@ -185,6 +185,26 @@ describe('claiming payments', () => {
     expect(await status()).toBe('payment_failed');
   });
 
+  it('leases a first call for its budget and a retry of a pinned payment for longer, in both claims', async () => {
+    const leases = async () => {
+      const { rows: due } = await pool.query<{ correlation_id: string; in_s: number }>(
+        "SELECT correlation_id, round(extract(epoch FROM next_attempt_at - now()))::int AS in_s FROM payments WHERE status = 'processing'",
+      );
+      return new Map(due.map((r) => [r.correlation_id, r.in_s]));
+    };
+    const first = await queue();
+    await payments.claimAllFor('default', 10, { leaseMs: 4000, retryLeaseMs: 12_000 });
+    expect(await leases()).toEqual(
+      new Map([...first.fresh.map((id) => [id, 4] as const), [first.pinned, 12]]),
+    );
+    await pool.query('DELETE FROM payments');
+    const second = await queue();
+    await payments.claim(10, { leaseMs: 4000, retryLeaseMs: 12_000 }, () => ({ use: 'fallback' }));
+    expect(await leases()).toEqual(
+      new Map([...second.fresh.map((id) => [id, 4] as const), [second.pinned, 12]]),
+    );
+  });
+
   it('takes at most the batch, and skips payments another worker holds', async () => {
     await queue();
     const tx = await pool.connect();

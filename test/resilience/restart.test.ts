@@ -2,10 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { programPid } from '../../scripts/lib/supervisor.ts';
-import { createTestDatabase, eventually, TEST_REDIS_URL, type TestDatabase } from '../helpers/env.ts';
+import {
+  createTestDatabase,
+  eventually,
+  sqlOnce,
+  TEST_REDIS_URL,
+  type TestDatabase,
+} from '../helpers/env.ts';
 import { alive, freePort, portPair, startProcess } from '../helpers/process.ts';
 import { type Processors, startProcessors } from '../helpers/processors.ts';
 import { TcpProxy } from '../helpers/tcp-proxy.ts';
@@ -36,15 +42,8 @@ async function stack(command: string) {
 /** As supervisord reports them: a process it had restarted would show a new pid. */
 const pids = () => ['api-1', 'api-2', 'worker-1'].map((name) => programPid(stateDir, name));
 
-async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
-  const c = new pg.Client({ connectionString: db.url });
-  await c.connect();
-  try {
-    return (await c.query<T>(text, values)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const sql = <T extends pg.QueryResultRow>(text: string, values: unknown[] = []) =>
+  sqlOnce<T>(db.url, text, values);
 
 beforeAll(async () => {
   db = await createTestDatabase();

@@ -5,15 +5,19 @@ import type { Decision } from './choose-processor.ts';
 import { type Claimed, type ClaimedRow, toClaimed } from './claimed.ts';
 import type { ProcessorName } from './processor-client.ts';
 
-/** Sets the lease: `leaseMs` later, a payment whose worker died is due again. */
-const LEASE = 'next_attempt_at = now() + make_interval(secs => $leaseMs / 1000.0)';
-
-const claimAllForStatement = namedStatement<{
-  limit: number;
-  processor: ProcessorName;
-  requestedAt: Date;
+/**
+ * The lease: a payment whose worker died is due again this long after its
+ * claim. A first call gets `leaseMs`; a payment pinned before, whose retry
+ * may wait longer for its answer, `retryLeaseMs`.
+ */
+export interface Lease {
   leaseMs: number;
-}>(
+  retryLeaseMs: number;
+}
+
+const claimAllForStatement = namedStatement<
+  Lease & { limit: number; processor: ProcessorName; requestedAt: Date }
+>(
   'payment_claim_all_for',
   `WITH due AS (
      SELECT correlation_id, (processor IS NOT NULL AND requested_at IS NOT NULL) AS pinned FROM payments
@@ -22,7 +26,8 @@ const claimAllForStatement = namedStatement<{
    UPDATE payments p SET status = 'processing',
           processor = CASE WHEN due.pinned THEN p.processor ELSE $processor END,
           requested_at = CASE WHEN due.pinned THEN p.requested_at ELSE $requestedAt END,
-          attempts = p.attempts + 1, ${LEASE}, updated_at = now()
+          attempts = p.attempts + 1, updated_at = now(),
+          next_attempt_at = now() + make_interval(secs => CASE WHEN due.pinned THEN $retryLeaseMs::integer ELSE $leaseMs::integer END / 1000.0)
    FROM due WHERE p.correlation_id = due.correlation_id
    RETURNING p.correlation_id, p.amount::text AS amount, p.processor, p.requested_at, p.attempts - 1 AS attempts,
              p.order_id, due.pinned AS pinned_before`,
@@ -36,7 +41,7 @@ const claimAllForStatement = namedStatement<{
  */
 export async function claimAllFor(
   db: pg.Pool,
-  opts: { processor: ProcessorName; limit: number; leaseMs: number },
+  opts: Lease & { processor: ProcessorName; limit: number },
 ): Promise<Claimed[]> {
   const { rows } = await db.query<ClaimedRow>(claimAllForStatement({ ...opts, requestedAt: new Date() }));
   return rows.map((r) => toClaimed(r));
@@ -46,12 +51,13 @@ const pinStatement = namedStatement<{
   ids: string[];
   processors: ProcessorName[];
   requestedAts: Date[];
-  leaseMs: number;
+  leasesMs: number[];
 }>(
   'payment_pin',
   `UPDATE payments p SET status = 'processing', processor = c.processor, requested_at = c.requested_at,
-     attempts = attempts + 1, ${LEASE}, updated_at = now()
-   FROM unnest($ids::uuid[], $processors::text[], $requestedAts::timestamptz[]) AS c(id, processor, requested_at)
+     attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => c.lease_ms / 1000.0), updated_at = now()
+   FROM unnest($ids::uuid[], $processors::text[], $requestedAts::timestamptz[], $leasesMs::integer[])
+        AS c(id, processor, requested_at, lease_ms)
    WHERE p.correlation_id = c.id`,
 );
 
@@ -63,7 +69,7 @@ const pinStatement = namedStatement<{
  */
 export async function claim(
   db: pg.Pool,
-  opts: { limit: number; leaseMs: number; decide: (waitedMs: number) => Decision },
+  opts: Lease & { limit: number; decide: (waitedMs: number) => Decision },
 ): Promise<Claimed[]> {
   return inTransaction(db, async (tx) => {
     const { rows } = await tx.query<ClaimedRow & { waited_ms: number }>({
@@ -95,7 +101,7 @@ export async function claim(
         ids: claimed.map((c) => c.correlationId),
         processors: claimed.map((c) => c.processor),
         requestedAts: claimed.map((c) => c.requestedAt),
-        leaseMs: opts.leaseMs,
+        leasesMs: claimed.map((c) => (c.pinnedBefore ? opts.retryLeaseMs : opts.leaseMs)),
       }),
     );
     await tx.query({

@@ -34,6 +34,8 @@ const MAX_RETRY_TIMEOUT_MS = 10_000;
  * down): a first call waits up to twice the reported time, and no call waits longer than 10 s.
  */
 export const MAX_REPORTED_RESPONSE_MS = MAX_RETRY_TIMEOUT_MS / 2;
+/** A lease's time beyond its call's budget: the claim's commit before the call, the record after it. */
+const LEASE_MARGIN_MS = 2000;
 /** While the default is usable, payments still asleep waiting for it are woken at most this often. */
 const RELEASE_EVERY_MS = 1000;
 /**
@@ -205,8 +207,6 @@ export class PaymentWorker extends WakeLoop {
       breaker: breakerAt(this.breakers.get(name) ?? CLOSED, now, BREAKER).state,
       succeededSinceReport: (this.lastSuccessAt.get(name) ?? 0) > this.health.reportedAt(name),
     });
-    // Longer than any call it may make: another worker must not claim a payment whose call is still out.
-    const leaseMs = Math.max(this.opts.timeoutMs, MAX_RETRY_TIMEOUT_MS) + 5000;
     const defaultView = view('default');
     const report = this.health.health('default');
     if (report)
@@ -217,6 +217,18 @@ export class PaymentWorker extends WakeLoop {
       );
     if (defaultView.breaker === 'open') this.defaultOutage = observe(this.defaultOutage, now, false);
     const downSince = this.defaultOutage.since;
+    // Each lease outlasts the call it covers (a first call's budget — up to twice a processor's
+    // reported response time — or a retry's longest), so no other worker asks while a call is out,
+    // and no longer, so a killed worker's payments come back soon. Asking early would be harmless
+    // anyway: a pinned payment is only ever asked of its processor.
+    const reportedMs = Math.max(
+      this.health.health('default')?.minResponseTime ?? 0,
+      this.health.health('fallback')?.minResponseTime ?? 0,
+    );
+    const lease = {
+      leaseMs: callTimeoutMs(this.opts.timeoutMs, 0, false, reportedMs) + LEASE_MARGIN_MS,
+      retryLeaseMs: Math.max(this.opts.timeoutMs, MAX_RETRY_TIMEOUT_MS) + LEASE_MARGIN_MS,
+    };
     const decisionInput = {
       default: defaultView,
       fallback: view('fallback'),
@@ -243,8 +255,8 @@ export class PaymentWorker extends WakeLoop {
       await this.payments.releaseWaiting(decisionInput[forAll].breaker === 'closed' ? null : 1);
     }
     const claimed = forAll
-      ? await this.payments.claimAllFor(forAll, this.opts.batch, leaseMs)
-      : await this.payments.claim(this.opts.batch, leaseMs, (waitedMs) => {
+      ? await this.payments.claimAllFor(forAll, this.opts.batch, lease)
+      : await this.payments.claim(this.opts.batch, lease, (waitedMs) => {
           // At most four trial payments a second to a default that looks unusable.
           const defaultTrialDue = Date.now() - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
           const decision = chooseProcessor({ ...decisionInput, oldestWaitMs: waitedMs, defaultTrialDue });

@@ -1,14 +1,17 @@
 import type pg from 'pg';
 import { accept, payOrder } from './accept.ts';
 import type { Decision } from './choose-processor.ts';
-import { claim, claimAllFor, releaseWaiting } from './claim.ts';
+import { claim, claimAllFor, type Lease, releaseWaiting } from './claim.ts';
 import type { Claimed } from './claimed.ts';
 import { findPayment, hasActivePayment, type PaymentView } from './payment-view.ts';
 import type { ProcessorName } from './processor-client.ts';
 import { type Outcome, recordOutcomes } from './record-outcome.ts';
 import { queueStats, type SummaryPart, summary } from './summary.ts';
 
-export type { Claimed, PaymentView, SummaryPart };
+export type { Claimed, Lease, PaymentView, SummaryPart };
+
+const leaseOf = (lease: number | Lease): Lease =>
+  typeof lease === 'number' ? { leaseMs: lease, retryLeaseMs: lease } : lease;
 
 /**
  * The payments table, behind the pools it is reached through. The
@@ -34,13 +37,13 @@ export class PaymentRepository {
     return accept(this.acceptDb, { correlationId, amount, orderId });
   }
 
-  /** See claim.ts. */
-  claimAllFor(processor: ProcessorName, limit: number, leaseMs: number): Promise<Claimed[]> {
-    return claimAllFor(this.db, { processor, limit, leaseMs });
+  /** See claim.ts. A lease in ms is the same for first calls and retries. */
+  claimAllFor(processor: ProcessorName, limit: number, lease: number | Lease): Promise<Claimed[]> {
+    return claimAllFor(this.db, { processor, limit, ...leaseOf(lease) });
   }
 
-  claim(limit: number, leaseMs: number, decide: (waitedMs: number) => Decision): Promise<Claimed[]> {
-    return claim(this.db, { limit, leaseMs, decide });
+  claim(limit: number, lease: number | Lease, decide: (waitedMs: number) => Decision): Promise<Claimed[]> {
+    return claim(this.db, { limit, ...leaseOf(lease), decide });
   }
 
   releaseWaiting(limit: number | null): Promise<number> {

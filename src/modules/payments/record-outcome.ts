@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { inTransaction } from '../../platform/database.ts';
+import { inTransaction, retryWhileUnavailable } from '../../platform/database.ts';
 import { namedStatement } from '../../platform/named-statement.ts';
 import { settleOrderPayments } from '../orders/settle-payment.ts';
 import type { Claimed } from './claimed.ts';
@@ -10,6 +10,9 @@ export interface Outcome {
   outcome: CallOutcome;
   retryInMs: number;
 }
+
+/** How long outcomes wait for the database to come back before the worker gives them up to their lease. */
+const RECORD_RETRY_MS = 30_000;
 
 /** What a call's outcome does to its payment. */
 type Next = 'done' | 'give_up' | 'unpin' | 'retry';
@@ -60,6 +63,11 @@ const recordStatement = namedStatement<{
  * processor may have charged it). A payment pinned by an earlier ambiguous
  * call stays pinned whatever a retry says short of 200/422: a processor
  * answers 500 while failing even for a payment it already holds.
+ *
+ * The processors have answered, so what they said is kept and recorded as
+ * soon as the database is back (a restart): otherwise the payments they hold
+ * would wait out their lease, missing from the summary meanwhile, and be
+ * asked again. Recording twice changes nothing the first did.
  */
 export async function recordOutcomes(
   db: pg.Pool,
@@ -79,14 +87,16 @@ export async function recordOutcomes(
   const touchesOrders = outcomes.some(
     (o, i) => o.claimed.orderId !== null && (nexts[i] === 'done' || nexts[i] === 'give_up'),
   );
-  if (!touchesOrders) {
-    await db.query(statement);
-    return;
-  }
-  await inTransaction(db, async (tx) => {
-    const { rows } = await tx.query<{ order_id: string | null; next: Next }>(statement);
-    const orders = (which: Next) =>
-      rows.flatMap((r) => (r.next === which && r.order_id !== null ? [Number(r.order_id)] : []));
-    await settleOrderPayments(tx, { paid: orders('done'), failed: orders('give_up') });
-  });
+  await retryWhileUnavailable(async () => {
+    if (!touchesOrders) {
+      await db.query(statement);
+      return;
+    }
+    await inTransaction(db, async (tx) => {
+      const { rows } = await tx.query<{ order_id: string | null; next: Next }>(statement);
+      const orders = (which: Next) =>
+        rows.flatMap((r) => (r.next === which && r.order_id !== null ? [Number(r.order_id)] : []));
+      await settleOrderPayments(tx, { paid: orders('done'), failed: orders('give_up') });
+    });
+  }, RECORD_RETRY_MS);
 }
