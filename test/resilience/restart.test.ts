@@ -108,6 +108,9 @@ describe('restarts under load', () => {
 
     const accepted = { orders: [] as number[], payments: [] as string[] };
     let refused = 0;
+    // A payment answered with an error may still have committed (the commit's reply lost with its
+    // connection): the client would retry it with the same correlationId. It may be processed.
+    let paymentsRefused = 0;
     let running = true;
     const producer = (async () => {
       for (let i = 0; running; i++) {
@@ -118,7 +121,10 @@ describe('restarts under load', () => {
         const id = randomUUID();
         const payment = await post('/payments', { correlationId: id, amount: 1.5 });
         if (payment?.ok) accepted.payments.push(id);
-        else refused++;
+        else {
+          refused++;
+          paymentsRefused++;
+        }
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
@@ -189,7 +195,9 @@ describe('restarts under load', () => {
       expect(ours[name].totalRequests).toBe(theirs.totalRequests);
       expect(ours[name].totalAmount).toBeCloseTo(theirs.totalAmount, 2);
     }
-    expect(ours.default.totalRequests + ours.fallback.totalRequests).toBe(accepted.payments.length);
+    const processed = ours.default.totalRequests + ours.fallback.totalRequests;
+    expect(processed).toBeGreaterThanOrEqual(accepted.payments.length);
+    expect(processed).toBeLessThanOrEqual(accepted.payments.length + paymentsRefused);
 
     // Nobody restarted anything, by hand or by supervisord: the same processes, all alive and ready.
     expect(pids()).toEqual(started);
