@@ -106,12 +106,12 @@ describe('the generated supervisord configuration', () => {
     const out = join(stateDir, 'out');
     await startSupervisor(stateDir, stateDir, [echo(stateDir, out)], { PATH: '/usr/bin:/bin' });
     await eventually(() => expect(readFileSync(out, 'utf8')).toBe(`${text}|${arg}`), 10_000);
-    const pid = programPid(stateDir, 'echo') as number;
     // RUNNING once up for startsecs; supervisorctl shows no pid before.
-    await eventually(
-      () => expect(programStates(stateDir)?.[0]).toMatchObject({ name: 'echo', state: 'RUNNING', pid }),
-      10_000,
-    );
+    const pid = await eventually(() => {
+      const running = programPid(stateDir, 'echo') as number;
+      expect(programStates(stateDir)?.[0]).toMatchObject({ name: 'echo', state: 'RUNNING', pid: running });
+      return running;
+    }, 10_000);
     await stopSupervisor(stateDir);
     expect(alive(pid)).toBe(false);
     expect(programStates(stateDir)).toBeNull();
