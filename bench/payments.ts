@@ -21,7 +21,9 @@
  * BENCH_NODE_FLAGS (the instances' heap flags), BENCH_KILL=1 (the official
  * table once, with 2 worker processes; SIGKILL one instance and one worker at
  * half time), BENCH_VERBOSE=1 (prints when each run's load starts, to line up
- * a profile or a CPU sampler with the run). Each run's line counts the requests
+ * a profile or a CPU sampler with the run), BENCH_LOG_LEVEL (the instances'
+ * LOG_LEVEL, warn; info logs each request's time in the instance, kept with
+ * BENCH_KEEP_LOGS=dir). Each run's line counts the requests
  * over 10 ms in each 10 s: where the tail is. Writes bench/reports/payments.html (and .png).
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -238,7 +240,7 @@ async function main() {
         STACK_NODE_FLAGS: NODE_FLAGS,
         STACK_RUN: 'dist',
         PAYMENTS_PURGE_ENABLED: 'true',
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
       },
       port: 3898,
       apiBasePort: 3851,
