@@ -20,7 +20,11 @@
  * Env: BENCH_RUNS (3), BENCH_WORKERS (0: workers inside the instances),
  * BENCH_NODE_FLAGS (the instances' heap flags), BENCH_KILL=1 (the official
  * table once, with 2 worker processes; SIGKILL one instance and one worker at
- * half time). Writes bench/reports/payments.html (and .png).
+ * half time), BENCH_VERBOSE=1 (prints when each run's load starts, to line up
+ * a profile or a CPU sampler with the run), BENCH_LOG_LEVEL (the instances'
+ * LOG_LEVEL, warn; info logs each request's time in the instance, kept with
+ * BENCH_KEEP_LOGS=dir). Each run's line counts the requests
+ * over 10 ms in each 10 s: where the tail is. Writes bench/reports/payments.html (and .png).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -149,7 +153,7 @@ interface Measured extends RunResult {
 }
 
 function line(who: string, schedule: Schedule, r: Measured): string {
-  return `${schedule.name} · ${who}: ${fmt(r.accepted)} accepted (${fmt(r.refused)} refused) · default ${fmt(r.summary.default.totalRequests)} / fallback ${fmt(r.summary.fallback.totalRequests)} · queued at the end ${fmt(r.queuedAtEnd)} · lag ${r.lag} · inconsistencies ${r.inconsistencies} (${r.contestInconsistencies} in the contest's window) · p99 ${r.p99.toFixed(2)} ms (nginx p50/p99 ${r.nginx.p50}/${r.nginx.p99} ms) · score ${fmt(r.score.score, 0)} = ${pct(r.score.score / r.best)} of the best ${fmt(r.best, 0)}${r.cpuSeconds === undefined ? '' : ` · CPU ${r.cpuSeconds.toFixed(1)} s · peak ${fmt(r.peakPss ?? 0)} MB PSS · ${(r.rowVersionsPerPayment ?? 0).toFixed(2)} row versions per payment`}`;
+  return `${schedule.name} · ${who}: ${fmt(r.accepted)} accepted (${fmt(r.refused)} refused) · default ${fmt(r.summary.default.totalRequests)} / fallback ${fmt(r.summary.fallback.totalRequests)} · queued at the end ${fmt(r.queuedAtEnd)} · lag ${r.lag} · inconsistencies ${r.inconsistencies} (${r.contestInconsistencies} in the contest's window) · p99 ${r.p99.toFixed(2)} ms (nginx p50/p99 ${r.nginx.p50}/${r.nginx.p99} ms) · over 10 ms per 10 s ${r.slowPerTenSeconds.join('/')} · score ${fmt(r.score.score, 0)} = ${pct(r.score.score / r.best)} of the best ${fmt(r.best, 0)}${r.cpuSeconds === undefined ? '' : ` · CPU ${r.cpuSeconds.toFixed(1)} s · peak ${fmt(r.peakPss ?? 0)} MB PSS · ${(r.rowVersionsPerPayment ?? 0).toFixed(2)} row versions per payment`}`;
 }
 
 /** The memory reference: two processes behind the same nginx template, on the same processors. */
@@ -236,7 +240,7 @@ async function main() {
         STACK_NODE_FLAGS: NODE_FLAGS,
         STACK_RUN: 'dist',
         PAYMENTS_PURGE_ENABLED: 'true',
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
       },
       port: 3898,
       apiBasePort: 3851,

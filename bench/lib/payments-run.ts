@@ -89,6 +89,17 @@ function client(url: string, connections: number) {
   return { request, samples, p99, close: () => pool.close().catch(() => {}) };
 }
 
+/** Requests over 10 ms per 10 s since `startPerf`. */
+function slowPerTenSeconds(samples: Array<[number, number]>, startPerf: number): number[] {
+  const counts: number[] = [];
+  for (const [at, ms] of samples) {
+    const i = Math.max(0, Math.floor((at - startPerf) / 10_000));
+    while (counts.length <= i) counts.push(0);
+    if (ms > 10) counts[i] = (counts[i] ?? 0) + 1;
+  }
+  return counts;
+}
+
 export interface RunResult {
   accepted: number;
   refused: number;
@@ -101,6 +112,8 @@ export interface RunResult {
   queuedAtEnd: number;
   /** Still unconfirmed after the grace. */
   lag: number;
+  /** Requests slower than 10 ms (where the latency bonus ends) in each 10 s of the run: where the tail is. */
+  slowPerTenSeconds: number[];
   /** Audits (every 10 s and a final one over the run) that found a difference, in the settled window. */
   inconsistencies: number;
   /** The same in the contest's window (up to 100 ms ago). */
@@ -219,6 +232,7 @@ export async function runSchedule(
       })();
     }, 10_000);
 
+    if (process.env.BENCH_VERBOSE === '1') console.log(`load starts ${startIso}`);
     during?.(start);
     const { sent, refused } = await ramp(c.request, schedule, start);
     clearInterval(auditTimer);
@@ -252,6 +266,7 @@ export async function runSchedule(
       requests: c.samples.length,
       p99,
       timeline: perSecond(c.samples.map(([at, ms]) => [(at - startPerf) / 1000, ms])),
+      slowPerTenSeconds: slowPerTenSeconds(c.samples, startPerf),
       queuedAtEnd,
       lag,
       inconsistencies: found.settled,
