@@ -13,7 +13,8 @@
  * → a local sink that discards): next to the same read on an instance
  * without it, that is what tracing costs when loaded. BENCH_BASELINE_DIR
  * (another checkout, e.g. `git archive main`) adds an instance of that tree,
- * measured in the same rounds. BENCH_ONLY (a regular expression) keeps the
+ * measured in the same rounds, then loaded at the same time as this tree's
+ * untraced instance to compare CPU per request. BENCH_ONLY (a regular expression) keeps the
  * scenarios whose names match. Writes bench/reports/catalog.html (and .png).
  */
 import { randomBytes } from 'node:crypto';
@@ -33,6 +34,8 @@ const INSTANCES = Number(process.env.STACK_INSTANCES ?? 2);
 const CATEGORIES = 20;
 const ONLY = new RegExp(process.env.BENCH_ONLY ?? '');
 const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
+// Issue 16: a cached get-by-id at this share of bare node:http's throughput, one instance.
+const TARGET_RATIO = 0.7;
 
 const randomId = () => 1 + Math.floor(Math.random() * PRODUCTS);
 const randomCategory = () => `cat-${Math.floor(Math.random() * CATEGORIES)}`;
@@ -224,7 +227,7 @@ async function main() {
     const ratio = rps(NAMES.cached) / rps(NAMES.bare);
     const p99 = median(half.cached);
     console.log(
-      `target: cached get-by-id ≥ 0.50 × bare node:http → ${fmt(ratio, 2)} ${ratio >= 0.5 ? 'MET' : 'NOT MET'}`,
+      `target: cached get-by-id ≥ ${TARGET_RATIO} × bare node:http → ${fmt(ratio, 2)} ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}`,
     );
     // A p99 of requests that all failed is no p99: the target needs every request answered.
     const p99Met = p99 <= 5 && half.bad === 0;
@@ -232,7 +235,11 @@ async function main() {
       `target: p99 ≤ 5 ms at half the maximum rate, every request answered → ${p99} ms, ${half.bad} non-2xx/errors ${p99Met ? 'MET' : 'NOT MET'}`,
     );
     checks.push(
-      { name: 'cached get-by-id ≥ 0.50 × bare node:http', ok: ratio >= 0.5, detail: fmt(ratio, 2) },
+      {
+        name: `cached get-by-id ≥ ${TARGET_RATIO} × bare node:http`,
+        ok: ratio >= TARGET_RATIO,
+        detail: fmt(ratio, 2),
+      },
       {
         name: `p99 ≤ 5 ms at ${fmt(halfRate)} req/s (half the maximum), every request answered`,
         ok: p99Met,
@@ -243,6 +250,28 @@ async function main() {
   if (summary.has(NAMES.traced) && summary.has(NAMES.untraced))
     console.log(
       `tracing loaded (every request sampled): cached get-by-id ${fmt(rps(NAMES.traced) / rps(NAMES.untraced), 2)} × the throughput without it, ${fmt(cpuUs(NAMES.traced) / cpuUs(NAMES.untraced), 2)} × its CPU per request`,
+    );
+  // Rounds one after the other swing by ±20 % on a shared machine; loading both trees at once
+  // puts them under the same noise (docs/decisions.md has how far that helps).
+  const pair = [NAMES.untraced, NAMES.baseline].map((n) => scenarios.find((s) => s.name === n));
+  const together: number[] = [];
+  for (let round = 1; pair[0] && pair[1] && round <= ROUNDS; round++) {
+    const [mine, base] = pair as [(typeof scenarios)[number], (typeof scenarios)[number]];
+    const before = [cpuSecondsOf(mine.pid as number), cpuSecondsOf(base.pid as number)];
+    const [a, b] = await Promise.all(
+      [mine, base].map((s) => runLoad({ ...s, connections: CONNECTIONS / 2, seconds: SECONDS })),
+    );
+    const perRequest = (pid: number, i: number, load: typeof a) =>
+      ((cpuSecondsOf(pid) - (before[i] as number)) * 1e6) / ((load?.rps ?? 0) * SECONDS);
+    const ratio = perRequest(mine.pid as number, 0, a) / perRequest(base.pid as number, 1, b);
+    together.push(ratio);
+    console.log(
+      `round ${round}/${ROUNDS} both trees loaded at once: this tree ${fmt(ratio, 3)} × the baseline's CPU per request`,
+    );
+  }
+  if (together.length > 0)
+    console.log(
+      `both trees loaded at once: this tree's CPU per request ${fmt(median(together), 3)} × the baseline's (median of ${together.length} rounds)`,
     );
   if (summary.has(NAMES.baseline) && summary.has(NAMES.untraced))
     console.log(
