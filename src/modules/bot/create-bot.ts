@@ -6,6 +6,7 @@ import { Bot, type Context, lazySession, MemorySessionStorage, type StorageAdapt
 import type { UserFromGetMe } from 'grammy/types';
 import type { Redis } from 'ioredis';
 import { inSpan } from '../../platform/tracing.ts';
+import { botApiFetch } from './api-fetch.ts';
 import type { BotDeps } from './bot-deps.ts';
 import type { BotContext, SessionData } from './context.ts';
 import { registerHandlers } from './handlers/register.ts';
@@ -49,7 +50,7 @@ export function createBot(deps: BotDeps, options: BotOptions = {}): Bot<BotConte
   const { config, log, kv } = deps;
   if (!config.TELEGRAM_BOT_TOKEN) throw new Error('TELEGRAM_BOT_TOKEN is required for the bot');
   const bot = new Bot<BotContext>(config.TELEGRAM_BOT_TOKEN, {
-    client: { apiRoot: config.TELEGRAM_API_ROOT },
+    client: { apiRoot: config.TELEGRAM_API_ROOT, fetch: botApiFetch },
     ...(options.botInfo ? { botInfo: options.botInfo } : {}),
   });
   // Telegram's 429 (after its retry_after) and 5xx are retried; a refusal (400) is not.

@@ -10,6 +10,7 @@ import {
   categoriesView,
   edit,
   PAGE_SIZE,
+  productCardText,
   productCardView,
   productPageView,
   send,
@@ -104,13 +105,13 @@ export function catalogActions({ catalog }: BotDeps) {
       const page = rows.slice(0, INLINE_RESULTS);
       const username = ctx.me.username;
       const results: InlineQueryResult[] = page.map((p) => {
-        const card = productCardView(ctx, p);
+        const card = productCardText(ctx, p);
         return {
           type: 'article',
           id: `p${p.id}`,
           title: p.name,
           description: `${formatMoney(p.price, ctx.locale)} · ${ctx.t('stock', { stock: p.stock })}`,
-          input_message_content: { message_text: card.text.text, entities: card.text.entities },
+          input_message_content: { message_text: card.text, entities: card.entities },
           reply_markup: new InlineKeyboard().url(
             ctx.t('button-open'),
             `https://t.me/${username}?start=p${p.id.toString(36)}`,

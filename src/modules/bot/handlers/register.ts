@@ -7,26 +7,41 @@ import { cartActions } from './cart.ts';
 import { catalogActions, normaliseTerm } from './catalog.ts';
 import { orderActions } from './orders.ts';
 
-/** Commands, buttons, inline queries and what is left, in the order grammY tries them. */
+/** Messages (commands, then any other text, then the rest), buttons and inline queries. */
 export function registerHandlers(bot: Bot<BotContext>, deps: BotDeps): void {
   const account = accountActions(deps);
   const catalog = catalogActions(deps);
   const cart = cartActions(deps);
   const orders = orderActions(deps, cart);
 
-  bot.command('start', async (ctx) => {
+  // Messages go down a branch of their own: a button press or an inline query
+  // does not run the ten command filters (grammY allocates for each filter it
+  // tries, per update: docs/decisions.md).
+  const messages = bot.on('message');
+  messages.command('start', async (ctx) => {
     const product = await account.start(ctx, ctx.match.trim());
     if (product !== null) await catalog.product(ctx, product, 'send');
   });
-  bot.command('ajuda', (ctx) => account.help(ctx, false));
-  bot.command('help', (ctx) => account.help(ctx, false));
-  bot.command('menu', (ctx) => catalog.menu(ctx, 'send'));
-  bot.command('produtos', (ctx) => catalog.search(ctx, normaliseTerm(ctx.match), {}, 'send'));
-  bot.command('carrinho', (ctx) => cart.show(ctx, 'send'));
-  bot.command('pedidos', (ctx) => orders.list(ctx, 'send'));
-  bot.command('site', (ctx) => account.site(ctx));
-  bot.command('social', (ctx) => account.social(ctx));
-  bot.command('desvincular', (ctx) => account.unlink(ctx));
+  messages.command('ajuda', (ctx) => account.help(ctx, false));
+  messages.command('help', (ctx) => account.help(ctx, false));
+  messages.command('menu', (ctx) => catalog.menu(ctx, 'send'));
+  messages.command('produtos', (ctx) => catalog.search(ctx, normaliseTerm(ctx.match), {}, 'send'));
+  messages.command('carrinho', (ctx) => cart.show(ctx, 'send'));
+  messages.command('pedidos', (ctx) => orders.list(ctx, 'send'));
+  messages.command('site', (ctx) => account.site(ctx));
+  messages.command('social', (ctx) => account.social(ctx));
+  messages.command('desvincular', (ctx) => account.unlink(ctx));
+
+  // Text that is no command is taken as a search; an unknown command gets pointed to the help.
+  messages.on(':text', async (ctx) => {
+    const text = ctx.message.text;
+    if (text.startsWith('/')) {
+      const command = text.split(/\s/, 1)[0] as string;
+      return void (await ctx.reply(ctx.t('unknown-command', { command })));
+    }
+    await catalog.search(ctx, normaliseTerm(text), {}, 'send');
+  });
+  messages.use((ctx) => ctx.reply(ctx.t('unknown-update')));
 
   bot.on('callback_query:data', async (ctx) => {
     const action = decode(ctx.callbackQuery.data);
@@ -68,15 +83,4 @@ export function registerHandlers(bot: Bot<BotContext>, deps: BotDeps): void {
   });
 
   bot.on('inline_query', (ctx) => catalog.inline(ctx));
-
-  // Text that is no command is taken as a search; an unknown command gets pointed to the help.
-  bot.on('message:text', async (ctx) => {
-    const text = ctx.message.text;
-    if (text.startsWith('/')) {
-      const command = text.split(/\s/, 1)[0] as string;
-      return void (await ctx.reply(ctx.t('unknown-command', { command })));
-    }
-    await catalog.search(ctx, normaliseTerm(text), {}, 'send');
-  });
-  bot.on('message', (ctx) => ctx.reply(ctx.t('unknown-update')));
 }
