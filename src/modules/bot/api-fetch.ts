@@ -42,7 +42,10 @@ export const botApiFetch = ((url: string | URL, init: BotApiInit = {}) => {
       (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
+        res.on('error', (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        });
         res.on('end', () => {
           signal?.removeEventListener('abort', onAbort);
           const text = Buffer.concat(chunks).toString('utf8');
