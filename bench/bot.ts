@@ -23,7 +23,8 @@
  * scratch database of BENCH_PRODUCTS (200) products and the local Redis, its
  * flood limit raised out of the way (the limiter still counts every update
  * in memory, as the poller does). BENCH_BY_STEP=1 prints latencies per step.
- * Env also: BENCH_DATABASE_URL, REDIS_URL, BENCH_NODE_FLAGS.
+ * Env also: BENCH_DATABASE_URL, REDIS_URL, BENCH_NODE_FLAGS (both bots),
+ * BENCH_ARMAZEM_NODE_FLAGS (armazem's bot only, to try a V8 flag).
  * Writes bench/reports/bot.html (and .png).
  */
 
@@ -54,6 +55,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const THINK_MS = Number(process.env.BENCH_THINK_MS ?? 1000);
 const PRODUCTS = Number(process.env.BENCH_PRODUCTS ?? 200);
 const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const ARMAZEM_FLAGS = process.env.BENCH_ARMAZEM_NODE_FLAGS?.split(' ').filter(Boolean) ?? NODE_FLAGS;
 const CATEGORIES = ['frutas', 'verduras', 'laticinios', 'mercearia', 'bebidas'];
 const NAMES = [
   'Limão Tahiti',
@@ -272,7 +274,7 @@ try {
       const child =
         which === 'reference'
           ? spawnNode('bench/lib/reference-bot.ts', env, NODE_FLAGS)
-          : spawnNode('src/entrypoints/bot.ts', armazemEnv, NODE_FLAGS);
+          : spawnNode('src/entrypoints/bot.ts', armazemEnv, ARMAZEM_FLAGS);
       try {
         results[which].push(await round(fake, child, which));
       } finally {
