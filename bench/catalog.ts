@@ -13,8 +13,7 @@
  * → a local sink that discards): next to the same read on an instance
  * without it, that is what tracing costs when loaded. BENCH_BASELINE_DIR
  * (another checkout, e.g. `git archive main`) adds an instance of that tree,
- * measured in the same rounds, then loaded at the same time as this tree's
- * untraced instance to compare CPU per request. BENCH_ONLY (a regular expression) keeps the
+ * measured in the same rounds. BENCH_ONLY (a regular expression) keeps the
  * scenarios whose names match. Writes bench/reports/catalog.html (and .png).
  */
 import { randomBytes } from 'node:crypto';
@@ -250,28 +249,6 @@ async function main() {
   if (summary.has(NAMES.traced) && summary.has(NAMES.untraced))
     console.log(
       `tracing loaded (every request sampled): cached get-by-id ${fmt(rps(NAMES.traced) / rps(NAMES.untraced), 2)} × the throughput without it, ${fmt(cpuUs(NAMES.traced) / cpuUs(NAMES.untraced), 2)} × its CPU per request`,
-    );
-  // Rounds one after the other swing by ±20 % on a shared machine; loading both trees at once
-  // puts them under the same noise (docs/decisions.md has how far that helps).
-  const pair = [NAMES.untraced, NAMES.baseline].map((n) => scenarios.find((s) => s.name === n));
-  const together: number[] = [];
-  for (let round = 1; pair[0] && pair[1] && round <= ROUNDS; round++) {
-    const [mine, base] = pair as [(typeof scenarios)[number], (typeof scenarios)[number]];
-    const before = [cpuSecondsOf(mine.pid as number), cpuSecondsOf(base.pid as number)];
-    const [a, b] = await Promise.all(
-      [mine, base].map((s) => runLoad({ ...s, connections: CONNECTIONS / 2, seconds: SECONDS })),
-    );
-    const perRequest = (pid: number, i: number, load: typeof a) =>
-      ((cpuSecondsOf(pid) - (before[i] as number)) * 1e6) / ((load?.rps ?? 0) * SECONDS);
-    const ratio = perRequest(mine.pid as number, 0, a) / perRequest(base.pid as number, 1, b);
-    together.push(ratio);
-    console.log(
-      `round ${round}/${ROUNDS} both trees loaded at once: this tree ${fmt(ratio, 3)} × the baseline's CPU per request`,
-    );
-  }
-  if (together.length > 0)
-    console.log(
-      `both trees loaded at once: this tree's CPU per request ${fmt(median(together), 3)} × the baseline's (median of ${together.length} rounds)`,
     );
   if (summary.has(NAMES.baseline) && summary.has(NAMES.untraced))
     console.log(

@@ -8,23 +8,40 @@ export { waitForHttp };
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** The first port the kernel hands out to outgoing connections (Linux; 32768 is its default). */
+const EPHEMERAL_LOW = (() => {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]) || 32_768;
+  } catch {
+    return 32_768;
+  }
+})();
+
+const canListen = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const s = net.createServer().once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+
+/**
+ * A free port below the kernel's ephemeral range: a process started later
+ * listens on it, and a port from that range (what `listen(0)` gives) can be
+ * taken meanwhile by any test's outgoing connection, which made a stack's
+ * instance exit with EADDRINUSE until the connection closed.
+ */
 export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  const low = 10_000;
+  for (;;) {
+    const port = low + Math.floor(Math.random() * (EPHEMERAL_LOW - low - 1));
+    if (await canListen(port)) return port;
+  }
 }
 
 /** Two consecutive free ports (a stack's instances listen on base, base + 1). */
 export async function portPair(): Promise<[number, number]> {
   for (;;) {
     const a = await freePort();
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer().once('error', () => resolve(false));
-      s.listen(a + 1, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return [a, a + 1];
+    if (await canListen(a + 1)) return [a, a + 1];
   }
 }
 
