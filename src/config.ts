@@ -148,6 +148,13 @@ const Redis = {
     default: 300,
     description: 'A cached catalog body lives this long at most; writes make it stale at once anyway.',
   }),
+  CACHE_NEAR_MAX_BYTES: Type.Integer({
+    minimum: 0,
+    maximum: 1_073_741_824,
+    default: 16_777_216,
+    description:
+      'Each instance keeps this many bytes of catalog bodies in its own memory, in front of Redis, dropped when Redis reports their version changed (client tracking); 0 turns it off. Standalone Redis only: with a cluster, every read goes to Redis.',
+  }),
 };
 
 const Accounts = {

@@ -137,8 +137,15 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   );
   // Children bound once: a labelled inc() per read would hash its labels every time.
   const lookups = { hit: metrics.cacheRequests.labels('hit'), miss: metrics.cacheRequests.labels('miss') };
-  const catalogCache = new CatalogCache(kv, config.CACHE_TTL_SECONDS, config.CACHE_ENABLED, log, (result) =>
-    lookups[result].inc(),
+  const catalogCache = new CatalogCache(
+    kv,
+    {
+      ttlSeconds: config.CACHE_TTL_SECONDS,
+      enabled: config.CACHE_ENABLED,
+      nearMaxBytes: config.CACHE_NEAR_MAX_BYTES,
+    },
+    log,
+    (result) => lookups[result].inc(),
   );
   return {
     config,

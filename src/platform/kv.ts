@@ -16,6 +16,8 @@ export interface KeyValueStore {
   get(key: string): Promise<string | null>;
   mget(keys: string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** Milliseconds the key has left; negative when it is missing (-2) or never expires (-1). */
+  ttlMs(key: string): Promise<number>;
   /** Adds `by` (1 unless given) and returns the new value. */
   incr(key: string, by?: number): Promise<number>;
   /** SET NX with a TTL: true when this call set it (a lease won). */
@@ -27,9 +29,24 @@ export interface KeyValueStore {
   details(): Promise<Record<string, string | number>>;
   /** Runs `task` after every reconnection, before `available()` turns true again. */
   onReconnect(task: () => Promise<void>): void;
+  /**
+   * Reports changes other connections make to keys under `prefix` (Redis
+   * client tracking, broadcast mode): `onChange(keys)` with the changed keys
+   * (without the store's own prefix), `onChange(null)` whenever changes may
+   * have gone unreported (a connection dropped, the database flushed), so a
+   * copy of anything under the prefix must be dropped. Null where the store
+   * cannot report changes (a cluster, or memory, which needs no copy).
+   */
+  watchPrefix(prefix: string, onChange: (keys: string[] | null) => void): KeyWatch | null;
   /** The Redis client (or cluster), for libraries that speak Redis themselves (rate limits); null in memory. */
   readonly redisClient: Redis | Cluster | null;
   close(): Promise<void>;
+}
+
+/** A watch on a key prefix: copies may be served only while it is live. */
+export interface KeyWatch {
+  /** True while every change under the prefix is being reported. */
+  live(): boolean;
 }
 
 export async function openKeyValueStore(config: Config, log: Logger): Promise<KeyValueStore> {
@@ -82,13 +99,17 @@ class RedisStore implements KeyValueStore {
   private everReady = false;
   private cleaning = false;
   private closing = false;
+  private readonly config: Config;
+  private readonly options: RedisOptions;
+  private tracker: Tracker | null = null;
 
   private readonly log: Logger;
 
   constructor(config: Config, log: Logger) {
     this.log = log;
+    this.config = config;
     this.prefix = config.REDIS_KEY_PREFIX;
-    const { client, description } = connect(config, {
+    this.options = {
       keyPrefix: this.prefix,
       // One round trip carries every command issued in the same tick.
       enableAutoPipelining: true,
@@ -103,15 +124,19 @@ class RedisStore implements KeyValueStore {
       // Reconnect forever, backing off to one attempt every 2 s.
       retryStrategy: (times) => Math.min(times * 100, 2000),
       connectionName: `armazem:${config.INSTANCE_ID}`,
-    });
+    };
+    const { client, description } = connect(config, this.options);
     this.redis = client;
     this.description = description;
     this.redisClient = this.redis;
     this.redis.on('error', (err) => this.log.debug({ err: err.message }, 'redis error'));
     this.redis.on('close', () => {
+      this.tracker?.lost();
       if (this.everReady && !this.closing) this.log.warn('redis connection lost');
     });
     this.redis.on('ready', () => {
+      // A new connection has no tracking: it is turned on again before copies are served.
+      this.tracker?.connect();
       if (!this.everReady) {
         this.everReady = true;
         return;
@@ -158,6 +183,9 @@ class RedisStore implements KeyValueStore {
   }
   async set(key: string, value: string, ttlSeconds: number) {
     await this.redis.set(key, value, 'EX', ttlSeconds);
+  }
+  ttlMs(key: string) {
+    return this.redis.pttl(key);
   }
   incr(key: string, by = 1) {
     return by === 1 ? this.redis.incr(key) : this.redis.incrby(key, by);
@@ -208,9 +236,141 @@ class RedisStore implements KeyValueStore {
   onReconnect(task: () => Promise<void>) {
     this.reconnectTasks.push(task);
   }
+  watchPrefix(prefix: string, onChange: (keys: string[] | null) => void): KeyWatch | null {
+    if (this.redis instanceof Cluster) return null;
+    if (this.tracker) throw new Error('one prefix is watched per store');
+    this.tracker = new Tracker(
+      this.redis,
+      this.config.REDIS_URL as string,
+      this.options,
+      this.prefix,
+      prefix,
+      onChange,
+      this.log,
+    );
+    if (this.redis.status === 'ready') this.tracker.connect();
+    return this.tracker;
+  }
   async close() {
     this.closing = true;
+    await this.tracker?.close();
     await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+const INVALIDATE_CHANNEL = '__redis__:invalidate';
+
+/**
+ * Redis client tracking in broadcast mode: Redis sends the name of every key
+ * changed under the prefix to a second connection subscribed to its
+ * invalidation channel; the data connection asks for it (REDIRECT) and skips
+ * its own changes (NOLOOP), which the caller applies itself. Redis queues the
+ * message while the write executes and sends it in the same pass as the
+ * write's reply, so it reaches this instance before any request that follows
+ * the write can. Whenever either connection drops, or the redirect changes,
+ * the watch stops being live and reports `null` until tracking is on again.
+ */
+class Tracker implements KeyWatch {
+  private readonly subscriber: Redis;
+  private isLive = false;
+  /** Each connect() attempt; a slower earlier one does not turn a later state live. */
+  private attempt = 0;
+  private closed = false;
+  private readonly data: Redis;
+  private readonly storePrefix: string;
+  private readonly prefix: string;
+  private readonly onChange: (keys: string[] | null) => void;
+  private readonly log: Logger;
+
+  constructor(
+    data: Redis,
+    url: string,
+    options: RedisOptions,
+    storePrefix: string,
+    prefix: string,
+    onChange: (keys: string[] | null) => void,
+    log: Logger,
+  ) {
+    this.data = data;
+    this.storePrefix = storePrefix;
+    this.prefix = prefix;
+    this.onChange = onChange;
+    this.log = log;
+    const { keyPrefix: _, ...rest } = options;
+    // Its client id is needed before it subscribes, so it subscribes itself after each connect.
+    this.subscriber = new Redis(url, {
+      ...rest,
+      enableAutoPipelining: false,
+      autoResubscribe: false,
+      // Redis sends a RESP2 subscriber the changed keys as channel messages; a RESP3 one gets pushes ioredis drops.
+      protocol: 2,
+      connectionName: `${options.connectionName}:invalidations`,
+    });
+    this.subscriber.on('error', (err) => this.log.debug({ err: err.message }, 'redis invalidations error'));
+    this.subscriber.on('close', () => this.lost());
+    this.subscriber.on('ready', () => this.connect());
+    this.subscriber.on('messageBuffer', (_channel: Buffer, keys: Buffer[] | null) => {
+      if (!this.isLive) return;
+      // A flush sends null: everything changed.
+      if (!Array.isArray(keys)) return this.onChange(null);
+      const changed: string[] = [];
+      for (const k of keys) changed.push(k.toString().slice(this.storePrefix.length));
+      this.onChange(changed);
+    });
+  }
+
+  live(): boolean {
+    return this.isLive;
+  }
+
+  /** A connection dropped: until tracking is on again, changes may be missed. */
+  lost(): void {
+    this.attempt++;
+    if (this.isLive) this.log.warn('redis invalidations lost; copies dropped until they return');
+    this.isLive = false;
+    this.onChange(null);
+  }
+
+  /** (Re)points tracking at the subscriber; both connections must be up. */
+  connect(): void {
+    const attempt = ++this.attempt;
+    this.isLive = false;
+    this.onChange(null);
+    if (this.closed || this.data.status !== 'ready' || this.subscriber.status !== 'ready') return;
+    void (async () => {
+      try {
+        const id = (await this.subscriber.client('ID')) as number;
+        await this.subscriber.subscribe(INVALIDATE_CHANNEL);
+        await this.data.call('CLIENT', 'TRACKING', 'OFF');
+        await this.data.call(
+          'CLIENT',
+          'TRACKING',
+          'ON',
+          'REDIRECT',
+          String(id),
+          'BCAST',
+          'PREFIX',
+          this.storePrefix + this.prefix,
+          'NOLOOP',
+        );
+        if (attempt !== this.attempt) return;
+        this.isLive = true;
+        this.log.info({ prefix: this.prefix }, 'redis invalidations live');
+      } catch (err) {
+        if (attempt !== this.attempt) return;
+        this.log.warn({ err: (err as Error).message }, 'redis invalidations not set up; retrying');
+        setTimeout(() => {
+          if (attempt === this.attempt) this.connect();
+        }, 1000).unref();
+      }
+    })();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.attempt++;
+    this.isLive = false;
+    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
   }
 }
 
@@ -264,6 +424,10 @@ export class MemoryStore implements KeyValueStore {
   async set(key: string, value: string, ttlSeconds: number) {
     this.write(key, value, ttlSeconds);
   }
+  async ttlMs(key: string) {
+    const entry = this.read(key) === null ? undefined : this.entries.get(key);
+    return entry ? entry.expiresAt - Date.now() : -2;
+  }
   async setIfAbsent(key: string, value: string, ttlMs: number) {
     if (this.read(key) !== null) return false;
     this.entries.set(key, { value, expiresAt: Date.now() + ttlMs });
@@ -297,6 +461,9 @@ export class MemoryStore implements KeyValueStore {
     return { version: `node ${process.version}`, entries: this.entries.size, maxEntries: this.maxEntries };
   }
   onReconnect() {}
+  watchPrefix() {
+    return null;
+  }
   async close() {
     this.entries.clear();
   }

@@ -1,6 +1,13 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, eventually, realServers, type TestDatabase } from '../helpers/env.ts';
+import {
+  createTestDatabase,
+  eventually,
+  realServers,
+  TEST_REDIS_URL,
+  type TestDatabase,
+} from '../helpers/env.ts';
 
 let db: TestDatabase;
 let a: TestApp;
@@ -10,8 +17,10 @@ beforeAll(async () => {
   db = await createTestDatabase();
   // Two instances of the app, as behind nginx: one database, one Redis.
   const env = realServers(db.url);
-  a = await startTestApp({ ...env, INSTANCE_ID: 'a' });
-  b = await startTestApp({ ...env, INSTANCE_ID: 'b' });
+  // Instance ids name their Redis connections, which one test finds and kills.
+  a = await startTestApp({ ...env, INSTANCE_ID: `cache-a-${process.pid}` });
+  b = await startTestApp({ ...env, INSTANCE_ID: `cache-b-${process.pid}` });
+  for (const app of [a, b]) await app.app.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {
   await a?.close();
@@ -29,7 +38,24 @@ async function createProduct(name = 'Caju') {
   return res.json() as { id: number; name: string; stock: number };
 }
 
-const get = (app: TestApp, url: string) => app.app.inject({ method: 'GET', url });
+/**
+ * Reads go over a real socket, as every client's do. With inject() the read
+ * would run inside the same event-loop turn as the other instance's write
+ * reply, before this process had read Redis's invalidation from its socket —
+ * an order no client of a separate process can produce.
+ */
+async function get(app: TestApp, url: string) {
+  const address = app.app.server.address();
+  if (!address || typeof address === 'string') throw new Error('the test app is not listening');
+  const res = await fetch(`http://127.0.0.1:${address.port}${url}`);
+  const body: unknown = await res.json();
+  return {
+    statusCode: res.status,
+    headers: Object.fromEntries(res.headers),
+    // biome-ignore lint/suspicious/noExplicitAny: as inject()'s json(): the tests read bodies of several shapes
+    json: () => body as any,
+  };
+}
 const stats = async (app: TestApp) =>
   (await get(app, '/stats')).json().cache as { hits: number; misses: number; hitRatio: number };
 
@@ -124,9 +150,53 @@ describe('catalog cache shared by two instances', () => {
     const patched = await b.asAdmin({ method: 'PATCH', url: `/products/${p.id}`, ...json({ stock: 99 }) });
     expect(patched.statusCode).toBe(200);
     // ...and only then the slow reader stores what it read.
-    cache.storeProduct(p.id, read.hit ? null : read.version, oldBody);
+    if (!read.hit) cache.storeProduct(p.id, read, oldBody);
     await new Promise((r) => setTimeout(r, 50));
     for (const app of [a, b]) expect((await get(app, `/products/${p.id}`)).json().stock).toBe(99);
+  });
+});
+
+describe('near copies in each instance', () => {
+  const near = async (app: TestApp) =>
+    (await get(app, '/stats')).json().cache.near as { entries: number; bytes: number; live: boolean };
+
+  it('when a product is read again, then the instance answers from its own copy, which /stats counts', async () => {
+    const p = await createProduct('Murici');
+    await get(b, `/products/${p.id}`);
+    await eventually(async () => expect((await get(b, `/products/${p.id}`)).headers['x-cache']).toBe('HIT'));
+    const figures = await near(b);
+    expect(figures.live).toBe(true);
+    expect(figures.entries).toBeGreaterThanOrEqual(1);
+    expect(figures.bytes).toBeGreaterThan(0);
+  });
+
+  it('when the connection carrying Redis invalidations drops, then copies stop being served until it is back, and no write is missed', async () => {
+    const p = await createProduct('Buriti');
+    await get(b, `/products/${p.id}`);
+    await eventually(async () => expect((await get(b, `/products/${p.id}`)).headers['x-cache']).toBe('HIT'));
+    const admin = new Redis(TEST_REDIS_URL);
+    try {
+      const clients = (await admin.client('LIST')) as string;
+      const line = clients
+        .split('\n')
+        .find((l) => l.includes(`name=armazem:cache-b-${process.pid}:invalidations`));
+      const id = line?.match(/\bid=(\d+)/)?.[1];
+      expect(id).toBeDefined();
+      await admin.client('KILL', 'ID', id as string);
+      // Written while b cannot hear of it: b must not serve its copy afterwards.
+      const patched = await a.asAdmin({ method: 'PATCH', url: `/products/${p.id}`, ...json({ stock: 42 }) });
+      expect(patched.statusCode).toBe(200);
+      expect((await get(b, `/products/${p.id}`)).json().stock).toBe(42);
+      // It reconnects by itself, and copies are served again.
+      await eventually(async () => expect((await near(b)).live).toBe(true));
+      await eventually(async () =>
+        expect((await get(b, `/products/${p.id}`)).headers['x-cache']).toBe('HIT'),
+      );
+      await a.asAdmin({ method: 'PATCH', url: `/products/${p.id}`, ...json({ stock: 43 }) });
+      expect((await get(b, `/products/${p.id}`)).json().stock).toBe(43);
+    } finally {
+      admin.disconnect();
+    }
   });
 });
 
@@ -136,6 +206,7 @@ describe('cache TTL', () => {
       ...realServers(db.url),
       CACHE_TTL_SECONDS: '1',
     });
+    await short.app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const created = await short.asAdmin({
         method: 'POST',
@@ -157,6 +228,7 @@ describe('cache TTL', () => {
       ...realServers(db.url),
       CACHE_ENABLED: 'false',
     });
+    await off.app.listen({ port: 0, host: '127.0.0.1' });
     try {
       const p = await createProduct('Jabuticaba');
       for (let i = 0; i < 3; i++)

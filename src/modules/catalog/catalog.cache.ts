@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { KeyValueStore } from '../../platform/kv.ts';
+import type { KeyValueStore, KeyWatch } from '../../platform/kv.ts';
 import type { Logger } from '../../platform/logger.ts';
+import { NearCache } from './near-cache.ts';
 
 /**
  * Cache-aside for catalog reads, shared by every instance through Redis.
@@ -15,13 +16,17 @@ import type { Logger } from '../../platform/logger.ts';
  * Keys use hash tags ({p<id>}, {lists}) so a version and its body share a
  * Redis Cluster slot and one MGET reads both.
  */
-export type CacheRead = { hit: true; body: string } | { hit: false; version: string | null };
+export type CacheRead = { hit: true; body: string } | CacheMiss;
+/** What a store after a miss needs: the version read before the database, and the near copy's token. */
+export type CacheMiss = { hit: false; version: string | null; token: number };
 
-const MISS_UNCACHEABLE: CacheRead = { hit: false, version: null };
+const MISS_UNCACHEABLE: CacheRead = { hit: false, version: null, token: -1 };
 const LISTS_VERSION = 'catalog:{lists}:ver';
 // One slot for both, as they are read with one MGET.
 const HITS = 'catalog:{stats}:hits';
 const MISSES = 'catalog:{stats}:misses';
+// Bumped by clear(): every instance drops its near copies.
+const CLEARED = 'catalog:cleared';
 
 const productVersionKey = (id: number) => `catalog:{p${id}}:ver`;
 const productBodyKey = (id: number) => `catalog:{p${id}}:body`;
@@ -43,21 +48,39 @@ export class CatalogCache {
   readonly enabled: boolean;
   private readonly log: Logger;
   private readonly onLookup: (result: 'hit' | 'miss') => void;
+  /**
+   * Copies in this instance, served while Redis reports every version change;
+   * started by the first read, so processes that never read the catalog
+   * (workers, the bot) hold no tracking connection. Null: off, or not yet.
+   */
+  private near: NearCache | null = null;
+  private watch: KeyWatch | null = null;
+  private nearMaxBytes: number;
 
   constructor(
     kv: KeyValueStore,
-    ttlSeconds: number,
-    enabled: boolean,
+    options: { ttlSeconds: number; enabled: boolean; nearMaxBytes: number },
     log: Logger,
     onLookup: (result: 'hit' | 'miss') => void = () => {},
   ) {
     this.kv = kv;
-    this.ttlSeconds = ttlSeconds;
-    this.enabled = enabled;
+    this.ttlSeconds = options.ttlSeconds;
+    this.enabled = options.enabled;
     this.log = log;
     this.onLookup = onLookup;
+    this.nearMaxBytes = options.enabled ? options.nearMaxBytes : 0;
     kv.onReconnect(() => this.afterReconnect());
     this.flushTimer = setInterval(() => void this.flushCounts(), COUNT_FLUSH_MS).unref();
+  }
+
+  private startNear(): void {
+    const near = new NearCache(this.nearMaxBytes);
+    this.nearMaxBytes = 0;
+    this.watch = this.kv.watchPrefix('catalog:', (keys) => {
+      if (keys === null || keys.includes(CLEARED)) near.clear();
+      else near.invalidate(keys);
+    });
+    if (this.watch) this.near = near;
   }
 
   /** Stops the counter timer and adds what it has not flushed yet. */
@@ -75,16 +98,16 @@ export class CatalogCache {
     return this.read(productVersionKey(id), productBodyKey(id));
   }
 
-  storeProduct(id: number, version: string | null, body: string): void {
-    this.store(productBodyKey(id), version, body);
+  storeProduct(id: number, miss: CacheMiss, body: string): void {
+    this.store(productVersionKey(id), productBodyKey(id), miss, body);
   }
 
   readList(canonicalQuery: string): Promise<CacheRead> {
     return this.read(LISTS_VERSION, listBodyKey(canonicalQuery));
   }
 
-  storeList(canonicalQuery: string, version: string | null, body: string): void {
-    this.store(listBodyKey(canonicalQuery), version, body);
+  storeList(canonicalQuery: string, miss: CacheMiss, body: string): void {
+    this.store(LISTS_VERSION, listBodyKey(canonicalQuery), miss, body);
   }
 
   /** Call after the database write committed and before answering. */
@@ -94,10 +117,19 @@ export class CatalogCache {
 
   /** Empties the catalog cache; versions stay, so in-flight readers cannot resurrect old bodies. */
   async clear(): Promise<number> {
-    return (
+    const deleted =
       (await this.kv.deleteMatching('catalog:{p*}:body')) +
-      (await this.kv.deleteMatching('catalog:{lists}:q:*'))
-    );
+      (await this.kv.deleteMatching('catalog:{lists}:q:*'));
+    this.near?.clear();
+    // The other instances hear of it and drop their copies too.
+    await this.kv.incr(CLEARED);
+    return deleted;
+  }
+
+  /** This instance's near copies: how many, their size, and whether they are being served. */
+  nearStats(): { entries: number; bytes: number; live: boolean } | null {
+    if (!this.near || !this.watch) return null;
+    return { ...this.near.stats(), live: this.watch.live() };
   }
 
   async stats(): Promise<{ hits: number; misses: number; hitRatio: number | null }> {
@@ -115,12 +147,29 @@ export class CatalogCache {
 
   private async read(versionKey: string, bodyKey: string): Promise<CacheRead> {
     if (!this.enabled || !this.kv.available()) return MISS_UNCACHEABLE;
+    if (this.nearMaxBytes > 0) this.startNear();
+    const near = this.near !== null && this.watch?.live() ? this.near : null;
+    if (near) {
+      const body = near.get(bodyKey, Date.now());
+      if (body !== undefined) {
+        this.unflushed.hits++;
+        this.onLookup('hit');
+        return { hit: true, body };
+      }
+    }
+    const token = near ? near.token() : -1;
     let version: string;
     let stored: string | null | undefined;
+    let ttlMs = -1;
     try {
-      const [v, b] = await this.kv.mget([versionKey, bodyKey]);
+      // Sent in the same tick, so one round trip carries both.
+      const [[v, b], t] = await Promise.all([
+        this.kv.mget([versionKey, bodyKey]),
+        near ? this.kv.ttlMs(bodyKey) : -1,
+      ]);
       version = v ?? '0';
       stored = b;
+      ttlMs = t;
     } catch (err) {
       this.log.debug({ err }, 'cache read failed; reading the database');
       return MISS_UNCACHEABLE;
@@ -133,17 +182,20 @@ export class CatalogCache {
     ) {
       this.unflushed.hits++;
       this.onLookup('hit');
-      return { hit: true, body: stored.slice(version.length + 1) };
+      const body = stored.slice(version.length + 1);
+      if (near && ttlMs > 0) near.set(token, versionKey, bodyKey, body, Date.now() + ttlMs);
+      return { hit: true, body };
     }
     this.unflushed.misses++;
     this.onLookup('miss');
-    return { hit: false, version };
+    return { hit: false, version, token };
   }
 
-  private store(bodyKey: string, version: string | null, body: string): void {
-    if (version === null || !this.enabled) return;
+  private store(versionKey: string, bodyKey: string, miss: CacheMiss, body: string): void {
+    if (miss.version === null || !this.enabled) return;
+    this.near?.set(miss.token, versionKey, bodyKey, body, Date.now() + this.ttlSeconds * 1000);
     this.kv
-      .set(bodyKey, `${version}|${body}`, this.ttlSeconds)
+      .set(bodyKey, `${miss.version}|${body}`, this.ttlSeconds)
       .catch((err) => this.log.debug({ err }, 'cache store failed'));
   }
 
@@ -171,7 +223,10 @@ export class CatalogCache {
   private async bump(versionKeys: string[]): Promise<void> {
     try {
       await Promise.all(versionKeys.map((k) => this.kv.incr(k)));
+      // Redis does not report this connection's own changes back to it.
+      this.near?.invalidate(versionKeys);
     } catch (err) {
+      this.near?.invalidate(versionKeys);
       for (const k of versionKeys) this.pendingBumps.add(k);
       this.log.warn(
         { err: (err as Error).message, keys: versionKeys },

@@ -79,7 +79,7 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
       });
       const page = toPage(rows, q.limit);
       const body = reply.serialize(page) as string;
-      cache.storeList(key, cached.version, body);
+      cache.storeList(key, cached, body);
       return sendCached(reply, body, 'MISS');
     },
   );
@@ -101,7 +101,7 @@ export function catalogRoutes(app: AppInstance, { repository, cache }: CatalogDe
       const product = await repository.findById(id);
       if (!product) throw ERRORS.notFound('product', id);
       const body = reply.serialize(product) as string;
-      cache.storeProduct(id, cached.version, body);
+      cache.storeProduct(id, cached, body);
       return sendCached(reply, body, 'MISS');
     },
   );

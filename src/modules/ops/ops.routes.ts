@@ -236,6 +236,22 @@ export function opsRoutes(app: AppInstance, deps: OpsDeps): void {
               hits: Type.Union([Type.Integer(), Type.Null()]),
               misses: Type.Union([Type.Integer(), Type.Null()]),
               hitRatio: Type.Union([Type.Number(), Type.Null()]),
+              near: Type.Union(
+                [
+                  Type.Object({
+                    entries: Type.Integer(),
+                    bytes: Type.Integer(),
+                    live: Type.Boolean({
+                      description: 'served: Redis reports every change to this instance',
+                    }),
+                  }),
+                  Type.Null(),
+                ],
+                {
+                  description:
+                    "this instance's own copies in front of Redis; null when off, or before its first catalog read",
+                },
+              ),
             }),
             database: Type.Object({
               products: Type.Integer(),
@@ -258,6 +274,7 @@ export function opsRoutes(app: AppInstance, deps: OpsDeps): void {
           available: catalog.cache.available(),
           ttlSeconds: config.CACHE_TTL_SECONDS,
           ...cacheStats,
+          near: catalog.cache.nearStats(),
         },
         database: {
           products: await catalog.repository.count(),
