@@ -22,7 +22,7 @@
  * Writes bench/reports/credit.html (and .png).
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type Checked, judge, load, validations } from './lib/crebitos.ts';
@@ -218,32 +218,6 @@ const VARIANTS: Array<{ name: string; env: Record<string, string> }> = (env.BENC
     };
   });
 
-/**
- * BENCH_NGINX_HASH (an experiment): nginx sends each contest client's requests
- * to one instance (hash of the id), so no two instances' batches wait on one
- * account's row lock. The stack's rendered site is edited and nginx reloaded.
- */
-async function hashContestClients(stack: ReturnType<typeof startStack>): Promise<void> {
-  const file = join(stack.stateDir, 'conf.d', 'armazem.conf');
-  const conf = readFileSync(file, 'utf8');
-  const upstream = /upstream armazem_api \{([\s\S]*?)\n\}/.exec(conf)?.[1] ?? '';
-  const edited = conf
-    .replace(
-      'upstream armazem_api {',
-      `map $uri $armazem_contest_client {\n    ~^/clientes/(?<id>[0-9]+)/ $id;\n    default "";\n}\nupstream armazem_contest {\n    hash $armazem_contest_client;${upstream}\n}\nupstream armazem_api {`,
-    )
-    .replace(
-      /location \^~ \/clientes\/ \{\s*proxy_pass http:\/\/armazem_api;/,
-      'location ^~ /clientes/ {\n        proxy_pass http://armazem_contest;',
-    );
-  if (!edited.includes('proxy_pass http://armazem_contest'))
-    throw new Error('BENCH_NGINX_HASH: site not edited');
-  writeFileSync(file, edited);
-  process.kill(stack.pid('nginx'), 'SIGHUP');
-  await new Promise((r) => setTimeout(r, 1000));
-  await waitHealthy(`${stack.url}/clientes/1/extrato`);
-}
-
 async function armazemRun(variant: { name: string; env: Record<string, string> }): Promise<Run> {
   const db = await scratchDatabase(ADMIN_URL, 'armazem_bench_credit');
   const stack = startStack({
@@ -254,7 +228,6 @@ async function armazemRun(variant: { name: string; env: Record<string, string> }
     profile: 'credit',
   });
   try {
-    if (variant.env.BENCH_NGINX_HASH) await hashContestClients(stack);
     const [checked, cpu] = await cpuDuring(
       { 'api-1': stack.pid('api-1'), 'api-2': stack.pid('api-2'), nginx: stack.pid('nginx') },
       () => simulate(stack.url),
