@@ -16,14 +16,18 @@
  *   BENCH_HOT_ROUNDS (3)         phase-2 rounds, BENCH_HOT_SECONDS (10) each, BENCH_HOT_CONNECTIONS (64)
  *   BENCH_PHASES (1,2)           which phases to run
  *   BENCH_DATABASE_URL           an admin URL of the PostgreSQL to make scratch databases on
+ *   BENCH_VARIANTS               armazem runs per round, each with its own environment, to compare
+ *                                levers in one session: "base;async=CREDIT_X=1,DB_POOL_MAX=4" (name=K=V,…)
  *
  * Writes bench/reports/credit.html (and .png).
  */
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { type Checked, judge, load, validations } from './lib/crebitos.ts';
 import { median, runAutocannon } from './lib/load.ts';
-import { ROOT, spawnNode, stop, waitHealthy } from './lib/processes.ts';
+import { cpuSecondsOf, ROOT, spawnNode, stop, waitHealthy } from './lib/processes.ts';
 import { type BarGroup, type Point, perSecond, type ReportSpec, writeReport } from './lib/report.ts';
 import { scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
 
@@ -61,6 +65,48 @@ interface Run {
   name: string;
   checked: Checked[];
   invariant: string;
+  /** Where the CPU went during the simulation. */
+  cpu?: string;
+}
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+function machineJiffies(): { busy: number; total: number } {
+  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
+}
+
+/** CPU seconds of every PostgreSQL process (the server is shared: other users' work counts too). */
+function postgresCpu(): number {
+  let sum = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== 'postgres') continue;
+      sum += cpuSecondsOf(Number(d));
+    } catch {}
+  }
+  return sum;
+}
+
+/** Runs `work` and says where the CPU went meanwhile: the machine, the client (this process), PostgreSQL, and `pids`. */
+async function cpuDuring<T>(pids: Record<string, number>, work: () => Promise<T>): Promise<[T, string]> {
+  const m0 = machineJiffies();
+  const c0 = process.cpuUsage();
+  const pg0 = postgresCpu();
+  const p0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSecondsOf(pid)]));
+  const t0 = performance.now();
+  const result = await work();
+  const wall = (performance.now() - t0) / 1000;
+  const m1 = machineJiffies();
+  const c1 = process.cpuUsage(c0);
+  const parts = [
+    `machine ${Math.round((100 * (m1.busy - m0.busy)) / (m1.total - m0.total))} % busy over ${wall.toFixed(0)} s`,
+    `client ${((c1.user + c1.system) / 1e6).toFixed(1)} s`,
+    `postgres (all) ${(postgresCpu() - pg0).toFixed(1)} s`,
+    ...Object.entries(pids).map(([k, pid]) => `${k} ${(cpuSecondsOf(pid) - (p0[k] ?? 0)).toFixed(1)} s`),
+  ];
+  return [result, `    CPU: ${parts.join(', ')}`];
 }
 
 /** The whole simulation against `base`: validation steps, then the load. */
@@ -85,6 +131,46 @@ function summarize(run: Run) {
   };
 }
 
+/**
+ * Where a run's slowest 1 % sits: per request type (p50/p99 and share of the
+ * slow ones), per 10 s of the load, and the p99 without the load's first 20 s.
+ */
+function tail(run: Run): string[] {
+  const timed = run.checked.map((c) => ({ c, at: (c as Checked & { at?: number }).at }));
+  const times = timed.map((x) => x.c.answer.ms).sort((a, b) => a - b);
+  const cut = pct(times, 0.99);
+  const slow = timed.filter((x) => x.c.answer.ms >= cut);
+  const byType = [...new Set(timed.map((x) => x.c.request))].map((type) => {
+    const t = timed
+      .filter((x) => x.c.request === type)
+      .map((x) => x.c.answer.ms)
+      .sort((a, b) => a - b);
+    const n = slow.filter((x) => x.c.request === type).length;
+    return `${type} ${t.length}: p50 ${ms(pct(t, 0.5))} p99 ${ms(pct(t, 0.99))}, ${n} of the slow`;
+  });
+  const buckets = new Map<number, number>();
+  for (const x of slow) {
+    const b = x.at === undefined ? -1 : Math.floor(x.at / 10) * 10;
+    buckets.set(b, (buckets.get(b) ?? 0) + 1);
+  }
+  const perSecond = new Map<number, number>();
+  for (const x of slow)
+    if (x.at !== undefined) perSecond.set(Math.floor(x.at), (perSecond.get(Math.floor(x.at)) ?? 0) + 1);
+  const worst = [...perSecond.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6);
+  const late = timed
+    .filter((x) => x.at !== undefined && x.at >= 20)
+    .map((x) => x.c.answer.ms)
+    .sort((a, b) => a - b);
+  return [
+    `    slowest 1 % (≥ ${ms(cut)}, ${slow.length}): ${byType.join('; ')}`,
+    `    by 10 s of the load (-1 = validations): ${[...buckets.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([b, n]) => `${b}: ${n}`)
+      .join(', ')}; p99 from 20 s on ${ms(pct(late, 0.99))}`,
+    `    busiest seconds of the slow: ${worst.map(([t, n]) => `${t} s: ${n}`).join(', ')}`,
+  ];
+}
+
 function checkCredit(databaseUrl: string): string {
   const r = spawnSync(process.execPath, ['src/entrypoints/cli/check-credit.ts'], {
     cwd: ROOT,
@@ -100,25 +186,53 @@ async function referenceRun(): Promise<Run> {
   const nginx = startNginxFor([`127.0.0.1:${PORTS.reference}`], PORTS.nginx);
   try {
     await waitHealthy(`${nginx.url}/clientes/1/extrato`);
-    return { name: 'reference', checked: await simulate(nginx.url), invariant: 'n/a (memory)' };
+    const nginxPid = Number(readFileSync(join(nginx.stateDir, 'nginx.pid'), 'utf8'));
+    const [checked, cpu] = await cpuDuring({ server: server.pid ?? 0, nginx: nginxPid }, () =>
+      simulate(nginx.url),
+    );
+    return { name: 'reference', checked, invariant: 'n/a (memory)', cpu };
   } finally {
     nginx.stop();
     await stop(server);
   }
 }
 
-async function armazemRun(): Promise<Run> {
+/** BENCH_VARIANTS: name=K=V,K=V;… — each an armazem run per round with these variables on top. */
+const VARIANTS: Array<{ name: string; env: Record<string, string> }> = (env.BENCH_VARIANTS ?? 'armazem')
+  .split(';')
+  .filter(Boolean)
+  .map((v) => {
+    const [name, ...rest] = v.split('=');
+    const pairs = rest.join('=');
+    return {
+      name: name?.trim() || 'armazem',
+      env: Object.fromEntries(
+        pairs
+          .split(',')
+          .filter(Boolean)
+          .map((kv) => {
+            const [k, ...val] = kv.split('=');
+            return [k?.trim() ?? '', val.join('=')];
+          }),
+      ),
+    };
+  });
+
+async function armazemRun(variant: { name: string; env: Record<string, string> }): Promise<Run> {
   const db = await scratchDatabase(ADMIN_URL, 'armazem_bench_credit');
   const stack = startStack({
-    env: { DATABASE_URL: db.url, LOG_LEVEL: 'warn' },
+    env: { DATABASE_URL: db.url, LOG_LEVEL: 'warn', ...variant.env },
     port: PORTS.nginx,
     apiBasePort: PORTS.api,
     instances: 2,
     profile: 'credit',
   });
   try {
-    const checked = await simulate(stack.url);
-    return { name: 'armazem', checked, invariant: checkCredit(db.url) };
+    const [checked, cpu] = await cpuDuring(
+      { 'api-1': stack.pid('api-1'), 'api-2': stack.pid('api-2'), nginx: stack.pid('nginx') },
+      () => simulate(stack.url),
+    );
+    return { name: variant.name, checked, invariant: checkCredit(db.url), cpu };
   } finally {
     stack.down();
     await db.drop();
@@ -131,12 +245,18 @@ async function phase1() {
   );
   const runs: Run[] = [];
   for (let r = 1; r <= ROUNDS; r++) {
-    for (const run of [referenceRun, armazemRun]) {
+    // The variants' order rotates each round, so none always runs right after the reference.
+    const order = VARIANTS.map(
+      (_, i) => VARIANTS[(i + r - 1) % VARIANTS.length] as (typeof VARIANTS)[number],
+    );
+    for (const run of [referenceRun, ...order.map((v) => () => armazemRun(v))]) {
       const result = await run();
       const s = summarize(result);
       console.log(
         `  round ${r} ${result.name.padEnd(9)} ${s.total} requests, ${s.failed} failed, p50 ${ms(s.p50)}, p99 ${ms(s.p99)}, max ${ms(s.max)}, under 250 ms ${s.percentUnderSla} %`,
       );
+      for (const line of tail(result)) console.log(line);
+      if (result.cpu) console.log(result.cpu);
       runs.push(result);
     }
   }
@@ -154,12 +274,16 @@ async function phase1() {
     for (const [check, n] of s.failures) console.log(`  ${run.name} failed: ${check} × ${n}`);
   }
   const p99 = (name: string) => median(rows.filter((x) => x.run.name === name).map((x) => x.s.p99));
-  const ratio = p99('armazem') / p99('reference');
-  console.log(
-    `\np99, median of rounds: armazem ${ms(p99('armazem'))}, reference ${ms(p99('reference'))} → ${ratio.toFixed(2)} × (target ≤ 1.5 ×)`,
-  );
+  const main = VARIANTS[0]?.name ?? 'armazem';
+  const ratio = p99(main) / p99('reference');
+  for (const v of VARIANTS) {
+    const each = rows.filter((x) => x.run.name === v.name).map((x) => (x.s.p99 / 1).toFixed(1));
+    console.log(
+      `\np99, median of rounds: ${v.name} ${ms(p99(v.name))} (rounds ${each.join(', ')}), reference ${ms(p99('reference'))} → ${(p99(v.name) / p99('reference')).toFixed(2)} × (target ≤ 1.5 ×)`,
+    );
+  }
   const last = (name: string) => rows.filter((x) => x.run.name === name).at(-1);
-  const armazem = last('armazem');
+  const armazem = last(main);
   const reference = last('reference');
   report.timelines.push({
     title: 'The contest’s load (last round), every request on a new connection',
@@ -180,7 +304,7 @@ async function phase1() {
   report.checks.push(
     { name: 'p99 ≤ 1.5 × the reference', ok: ratio <= 1.5, detail: `${ratio.toFixed(2)} ×` },
     ...rows
-      .filter((x) => x.run.name === 'armazem')
+      .filter((x) => x.run.name === main)
       .flatMap(({ run, s }) => [
         {
           name: 'every contest check passed',
@@ -199,7 +323,7 @@ async function phase1() {
     unit: 'ms',
     items: [
       { name: 'reference', value: Math.round(p99('reference') * 10) / 10, reference: true },
-      { name: 'armazem', value: Math.round(p99('armazem') * 10) / 10 },
+      { name: 'armazem', value: Math.round(p99(main) * 10) / 10 },
     ],
   });
 }

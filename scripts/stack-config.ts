@@ -98,7 +98,14 @@ export const PROFILES = {
     redis: false,
     bot: false,
     nodeFlags: '--max-semi-space-size=8 --max-old-space-size=80',
-    env: { CREDIT_CONTEST_ROUTES: 'true', DB_POOL_MAX: '8' } as Record<string, string>,
+    // Commits without the WAL flush, one batch at a time, warmed up before listening (docs/decisions.md).
+    env: {
+      CREDIT_CONTEST_ROUTES: 'true',
+      DB_POOL_MAX: '8',
+      CREDIT_ASYNC_COMMIT: 'true',
+      CREDIT_BATCH_CONCURRENCY: '1',
+      CREDIT_WARMUP: 'true',
+    } as Record<string, string>,
   },
 };
 export type ProfileName = keyof typeof PROFILES;

@@ -359,6 +359,16 @@ const Credit = {
     default: 4,
     description: 'Credit batches at the database at once, per instance (each holds a connection).',
   }),
+  CREDIT_ASYNC_COMMIT: Type.Boolean({
+    default: false,
+    description:
+      'Apply credits and debits without waiting for the WAL flush: the transaction is in PostgreSQL before the 2xx, so it survives SIGKILL of any armazem process; a crash of PostgreSQL itself could lose the last ≈0.6 s of them.',
+  }),
+  CREDIT_WARMUP: Type.Boolean({
+    default: false,
+    description:
+      'Before listening, open the credit connections and run each credit statement on them (rolled back), and send the contest routes a few hundred requests that change nothing, so the first requests meet neither cold connections nor cold code.',
+  }),
   CREDIT_CONTEST_ROUTES: Type.Boolean({
     default: false,
     description:

@@ -159,6 +159,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     placer: new OrderPlacer(db.pool, config, (size) => metrics.orderBatch.observe(size)),
     payments,
     credit: new CreditRepository(db.pool, {
+      postDb: config.CREDIT_ASYNC_COMMIT ? db.asyncCommitPool : db.pool,
       maxBatch: config.CREDIT_BATCH,
       concurrency: config.CREDIT_BATCH_CONCURRENCY,
       onBatch: (size) => metrics.creditBatch.observe(size),

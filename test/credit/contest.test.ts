@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validations } from '../../bench/lib/crebitos.ts';
 import { ensureContestClients } from '../../src/modules/credit/contest-clients.ts';
+import { warmUpCredit } from '../../src/modules/credit/warm-up.ts';
 import { startTestApp, type TestApp, useTestApp } from '../helpers/app.ts';
 import { creditOf, expectCreditConsistent } from '../helpers/credit.ts';
 import { createTestDatabase, realServers, type TestDatabase } from '../helpers/env.ts';
@@ -8,7 +9,9 @@ import { createTestDatabase, realServers, type TestDatabase } from '../helpers/e
 /**
  * The Rinha de Backend 2024/Q1 contract, checked by the contest's own
  * validation steps (re-created in bench/lib/crebitos.ts, which bench:credit
- * also runs) against two instances on one database.
+ * also runs) against two instances on one database — the second applies
+ * transactions with asynchronous commit, as the credit profile does — both
+ * warmed up first (CREDIT_WARMUP), which must change nothing.
  */
 let db: TestDatabase;
 const apps: TestApp[] = [];
@@ -19,9 +22,14 @@ const bases: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  for (const _ of [0, 1]) {
-    const t = await startTestApp({ ...realServers(db.url), CREDIT_CONTEST_ROUTES: 'true' });
+  for (const asyncCommit of ['false', 'true']) {
+    const t = await startTestApp({
+      ...realServers(db.url),
+      CREDIT_CONTEST_ROUTES: 'true',
+      CREDIT_ASYNC_COMMIT: asyncCommit,
+    });
     await ensureContestClients(t.deps.db.pool, t.deps.customers);
+    await warmUpCredit(t.app, t.deps.credit, { connections: 3, rounds: 16 });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     apps.push(t);
     bases.push(`http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`);
@@ -35,6 +43,14 @@ afterAll(async () => {
 const t = () => apps[0] as TestApp;
 
 describe('Rinha de Backend 2024/Q1 routes', () => {
+  it('are warmed up without a trace: no transaction, every balance still 0', async () => {
+    const { rows } = await t().deps.db.pool.query<{ n: number; total: string }>(
+      `SELECT (SELECT count(*)::int FROM credit_transactions) AS n,
+              (SELECT coalesce(sum(abs(balance)), 0) FROM credit_accounts) AS total`,
+    );
+    expect(rows[0]).toEqual({ n: 0, total: '0' });
+  });
+
   it('pass every check of the contest’s validation steps (25 concurrent debits and credits, statements, invalid bodies, client 6)', async () => {
     const checked = await validations(base);
     expect(checked.length).toBeGreaterThan(100);

@@ -137,6 +137,8 @@ describe('docker-compose.yml', () => {
     expect(apis).toHaveLength(2);
     for (const [name, api] of apis) {
       expect(api.environment?.CREDIT_CONTEST_ROUTES).toBe('true');
+      expect(api.environment?.CREDIT_ASYNC_COMMIT).toBe('true');
+      expect(api.environment?.CREDIT_WARMUP).toBe('true');
       expect(api.environment?.REDIS_URL).toBe('');
       expect(api.environment?.DATABASE_URL).toContain(`@${pgName}:5432/`);
       expect(api.depends_on?.[pgName as string]?.condition).toBe('service_healthy');

@@ -63,6 +63,9 @@ describe("the stack's settings", () => {
     expect(env.REDIS_URL).toBe('');
     expect(config.REDIS_URL).toBeUndefined();
     expect(config.CREDIT_CONTEST_ROUTES).toBe(true);
+    // The contest's shape: commits without the WAL flush, and warmed up before it listens (docs/decisions.md).
+    expect(config.CREDIT_ASYNC_COMMIT).toBe(true);
+    expect(config.CREDIT_WARMUP).toBe(true);
     // Production mode, with a strong secret made once and kept.
     expect(config.NODE_ENV).toBe('production');
     expect(config.JWT_SECRET?.length).toBeGreaterThanOrEqual(32);

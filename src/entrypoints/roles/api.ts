@@ -46,6 +46,14 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS + config.SHUTDOWN_DRAIN_MS },
   log.flush();
 });
 
+if (config.CREDIT_WARMUP && config.CREDIT_CONTEST_ROUTES) {
+  // Best effort: a warm-up that fails leaves a slower first second, not an instance that cannot start.
+  const { warmUpCredit } = await import('../../modules/credit/warm-up.ts');
+  await warmUpCredit(app, deps.credit, {
+    connections: Math.min(config.DB_POOL_MAX, config.CREDIT_BATCH_CONCURRENCY + 2),
+    rounds: 200,
+  }).catch((err: unknown) => log.warn({ err }, 'credit warm-up failed'));
+}
 await worker?.start();
 await paymentWorker?.start();
 await app.listen({ host: config.HOST, port: config.PORT });

@@ -118,6 +118,10 @@ const accountSql = (where: string) => `
                          WHERE customer_id = a.customer_id ORDER BY id DESC LIMIT 10) t), '[]') AS recent
   FROM credit_accounts a WHERE ${where}`;
 
+const CONTEST_ACCOUNT_SQL = accountSql(
+  'a.customer_id = (SELECT customer_id FROM credit_contest_clients WHERE client_id = $1)',
+);
+
 /**
  * Store credit: accounts and their transactions. Every change of a balance
  * goes through credit_post() (see its migration), in batches: concurrent
@@ -125,15 +129,56 @@ const accountSql = (where: string) => `
  */
 export class CreditRepository {
   private readonly db: pg.Pool;
+  private readonly postDb: pg.Pool;
   private readonly batcher: Batcher<PostRequest, PostResult>;
 
-  /** `onBatch` sees the size of each batch (a metric). */
+  /** `postDb` applies the batches (default `db`); `onBatch` sees the size of each batch (a metric). */
   constructor(
     db: pg.Pool,
-    opts: { maxBatch: number; concurrency: number; onBatch?: (size: number) => void },
+    opts: { maxBatch: number; concurrency: number; postDb?: pg.Pool; onBatch?: (size: number) => void },
   ) {
     this.db = db;
-    this.batcher = new Batcher((items) => this.postNow(this.db, items), opts);
+    this.postDb = opts.postDb ?? db;
+    this.batcher = new Batcher((items) => this.postNow(this.postDb, items), opts);
+  }
+
+  /**
+   * Opens `connections` connections on each pool the routes use and runs
+   * their statements on every one, a credit and a debit rolled back: each
+   * backend has then compiled credit_post() and planned what it runs, so the
+   * first requests wait for neither a new connection nor a first plan.
+   */
+  async warm(connections: number, contestClientId: number): Promise<void> {
+    const probe = (kind: 'c' | 'd'): PostRequest => ({
+      account: { contestClientId },
+      kind,
+      amount: 1,
+      description: 'warm-up',
+    });
+    for (const pool of new Set([this.db, this.postDb])) {
+      const n = Math.min(connections, pool.options.max ?? connections);
+      const clients = await Promise.all(Array.from({ length: n }, () => pool.connect()));
+      try {
+        await Promise.all(
+          clients.map(async (c) => {
+            await c.query('BEGIN');
+            try {
+              await this.postNow(c, [probe('c')]);
+              await this.postNow(c, [probe('c'), probe('d')]);
+              await c.query({
+                name: 'credit_contest_account',
+                text: CONTEST_ACCOUNT_SQL,
+                values: [contestClientId],
+              });
+            } finally {
+              await c.query('ROLLBACK');
+            }
+          }),
+        );
+      } finally {
+        for (const c of clients) c.release();
+      }
+    }
   }
 
   /** Applies one transaction, batched with those that arrive meanwhile. */
@@ -184,9 +229,7 @@ export class CreditRepository {
   async contestAccount(clientId: number): Promise<AccountState | null> {
     const { rows } = await this.db.query<AccountRow>({
       name: 'credit_contest_account',
-      text: accountSql(
-        'a.customer_id = (SELECT customer_id FROM credit_contest_clients WHERE client_id = $1)',
-      ),
+      text: CONTEST_ACCOUNT_SQL,
       values: [clientId],
     });
     return rows[0] ? toState(rows[0]) : null;
