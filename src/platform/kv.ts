@@ -276,6 +276,8 @@ class Tracker implements KeyWatch {
   /** Each connect() attempt; a slower earlier one does not turn a later state live. */
   private attempt = 0;
   private closed = false;
+  /** Set-up attempts failed in a row. */
+  private failures = 0;
   private readonly data: Redis;
   private readonly storePrefix: string;
   private readonly prefix: string;
@@ -354,14 +356,24 @@ class Tracker implements KeyWatch {
           'NOLOOP',
         );
         if (attempt !== this.attempt) return;
+        this.failures = 0;
         this.isLive = true;
         this.log.info({ prefix: this.prefix }, 'redis invalidations live');
       } catch (err) {
         if (attempt !== this.attempt) return;
-        this.log.warn({ err: (err as Error).message }, 'redis invalidations not set up; retrying');
-        setTimeout(() => {
-          if (attempt === this.attempt) this.connect();
-        }, 1000).unref();
+        // A Redis that refuses CLIENT TRACKING (renamed by a host) refuses it every time: said once, retried slower.
+        this.failures++;
+        const level = this.failures === 1 ? 'warn' : 'debug';
+        this.log[level](
+          { err: (err as Error).message },
+          'redis invalidations not set up; copies not served; retrying',
+        );
+        setTimeout(
+          () => {
+            if (attempt === this.attempt) this.connect();
+          },
+          Math.min(1000 * this.failures, 30_000),
+        ).unref();
       }
     })();
   }
