@@ -223,15 +223,16 @@ export class CatalogCache {
   private async bump(versionKeys: string[]): Promise<void> {
     try {
       await Promise.all(versionKeys.map((k) => this.kv.incr(k)));
-      // Redis does not report this connection's own changes back to it.
-      this.near?.invalidate(versionKeys);
     } catch (err) {
-      this.near?.invalidate(versionKeys);
       for (const k of versionKeys) this.pendingBumps.add(k);
       this.log.warn(
         { err: (err as Error).message, keys: versionKeys },
         'cache invalidation deferred until redis returns',
       );
+    } finally {
+      // After the INCR, not before: a fill reading the old version meanwhile is then refused.
+      // Redis does not report this connection's own changes back to it.
+      this.near?.invalidate(versionKeys);
     }
   }
 
