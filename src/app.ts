@@ -5,30 +5,50 @@ import type { Deps } from './deps.ts';
 import type { AppInstance } from './http/app-instance.ts';
 import { registerAuth } from './http/auth.ts';
 import { clientErrorHandler, frameworkErrors } from './http/edge-errors.ts';
+import { hotReadServer } from './http/hot-reads.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { Problem } from './http/problem-schema.ts';
 import { registerRateLimits } from './http/rate-limit.ts';
 import { REQUEST_ID_HEADER, requestIdFor } from './http/request-id.ts';
-import { OneLinePerRequest } from './http/request-log.ts';
+import { OneLinePerRequest, RequestDurations } from './http/request-log.ts';
 import { registerSecurityHeaders } from './http/security-headers.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { linkCodeRoutes } from './modules/bot/link-code.routes.ts';
 import { catalogRoutes } from './modules/catalog/catalog.routes.ts';
+import { productHotRead } from './modules/catalog/hot-read.ts';
 import { contestRoutes } from './modules/credit/contest.routes.ts';
 import { creditRoutes } from './modules/credit/credit.routes.ts';
 import { customerRoutes } from './modules/customers/customers.routes.ts';
 import { opsRoutes } from './modules/ops/ops.routes.ts';
 import { orderRoutes } from './modules/orders/orders.routes.ts';
 import { paymentRoutes } from './modules/payments/payments.routes.ts';
+import { tracingEnabled } from './platform/tracing.ts';
 
 /** Builds the HTTP app. The server and the tests both go through here. */
 export async function buildApp(deps: Deps): Promise<AppInstance> {
+  // Once closing, responses end their keep-alive connection; otherwise a
+  // connection that was busy when close() began would idle until
+  // keepAliveTimeout and hold the shutdown up.
+  let closing = false;
+  const durations = new RequestDurations(deps.metrics);
+  const origins = deps.config.CORS_ORIGINS?.split(',');
   const app = Fastify({
     loggerInstance: deps.log,
     genReqId: requestIdFor,
-    logController: new OneLinePerRequest(deps.metrics),
+    logController: new OneLinePerRequest(durations),
+    // Near-copy hits answered before Fastify; not with CORS or tracing, whose headers and spans Fastify adds.
+    ...(origins || tracingEnabled()
+      ? {}
+      : {
+          serverFactory: hotReadServer({
+            reads: [productHotRead(deps.catalog.cache)],
+            log: deps.log,
+            durations,
+            closing: () => closing,
+          }),
+        }),
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
     return503OnClosing: true,
     frameworkErrors,
@@ -50,10 +70,6 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
   app.addSchema(Problem);
   registerProblemHandlers(app);
 
-  // Once closing, responses end their keep-alive connection; otherwise a
-  // connection that was busy when close() began would idle until
-  // keepAliveTimeout and hold the shutdown up.
-  let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
   });
@@ -65,7 +81,6 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
 
   registerSecurityHeaders(app);
   // Cross-origin access only for the configured origins; with none, not even a hook runs.
-  const origins = deps.config.CORS_ORIGINS?.split(',');
   if (origins) await app.register(cors, { origin: origins.includes('*') ? true : origins });
   await registerAuth(app, {
     secret: deps.jwtSecret,

@@ -22,27 +22,28 @@ export function securityHeaders(options: Readonly<HelmetOptions>): Record<string
   return headers;
 }
 
+// What OWASP's REST Security Cheat Sheet asks of a JSON API (CSP, HSTS,
+// nosniff, frame denial, referrer, CORP). Headers that only protect HTML
+// documents or long-gone browsers are left out: they made a cached product
+// response much larger and slower (docs/decisions.md has the A/B).
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = securityHeaders({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  },
+  frameguard: { action: 'deny' },
+  crossOriginOpenerPolicy: false,
+  originAgentCluster: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+});
+
 /** Adds the security headers to every response; a route may still set its own (the docs page sets its CSP). */
 export function registerSecurityHeaders(app: FastifyInstance): void {
-  // What OWASP's REST Security Cheat Sheet asks of a JSON API (CSP, HSTS,
-  // nosniff, frame denial, referrer, CORP). Headers that only protect HTML
-  // documents or long-gone browsers are left out: they made a cached product
-  // response much larger and slower (docs/decisions.md has the A/B).
-  const headers = securityHeaders({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
-    },
-    frameguard: { action: 'deny' },
-    crossOriginOpenerPolicy: false,
-    originAgentCluster: false,
-    xDnsPrefetchControl: false,
-    xDownloadOptions: false,
-    xPermittedCrossDomainPolicies: false,
-    xXssProtection: false,
-  });
   app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
+    reply.headers(SECURITY_HEADERS);
     done();
   });
 }

@@ -94,6 +94,11 @@ export class CatalogCache {
     return this.kv.available();
   }
 
+  /** The product's body from this instance's near copy, or undefined (no copy, or not being served): no I/O. */
+  nearProduct(id: number): string | undefined {
+    return this.nearHit(productBodyKey(id));
+  }
+
   readProduct(id: number): Promise<CacheRead> {
     return this.read(productVersionKey(id), productBodyKey(id));
   }
@@ -149,14 +154,8 @@ export class CatalogCache {
     if (!this.enabled || !this.kv.available()) return MISS_UNCACHEABLE;
     if (this.nearMaxBytes > 0) this.startNear();
     const near = this.near !== null && this.watch?.live() ? this.near : null;
-    if (near) {
-      const body = near.get(bodyKey, Date.now());
-      if (body !== undefined) {
-        this.unflushed.hits++;
-        this.onLookup('hit');
-        return { hit: true, body };
-      }
-    }
+    const nearBody = this.nearHit(bodyKey);
+    if (nearBody !== undefined) return { hit: true, body: nearBody };
     const token = near ? near.token() : -1;
     let version: string;
     let stored: string | null | undefined;
@@ -189,6 +188,15 @@ export class CatalogCache {
     this.unflushed.misses++;
     this.onLookup('miss');
     return { hit: false, version, token };
+  }
+
+  private nearHit(bodyKey: string): string | undefined {
+    if (this.near === null || !this.watch?.live() || !this.kv.available()) return undefined;
+    const body = this.near.get(bodyKey, Date.now());
+    if (body === undefined) return undefined;
+    this.unflushed.hits++;
+    this.onLookup('hit');
+    return body;
   }
 
   private store(versionKey: string, bodyKey: string, miss: CacheMiss, body: string): void {

@@ -21,7 +21,7 @@ export interface CatalogDeps {
   cache: CatalogCache;
 }
 
-const JSON_TYPE = 'application/json; charset=utf-8';
+export const JSON_TYPE = 'application/json; charset=utf-8';
 
 function sendCached(reply: FastifyReply, body: string, status: 'HIT' | 'MISS'): FastifyReply {
   return reply.header('x-cache', status).type(JSON_TYPE).send(body);
