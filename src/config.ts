@@ -312,7 +312,14 @@ const Payments = {
     maximum: 60_000,
     default: 25,
     description:
-      'How often an idle payment worker looks for due payments: a payment waits at most this long to be sent.',
+      'How often a payment worker looks for due payments while they keep coming: a payment waits at most this long to be sent.',
+  }),
+  PAYMENT_IDLE_POLL_MAX_MS: Type.Integer({
+    minimum: 1,
+    maximum: 60_000,
+    default: 200,
+    description:
+      'A payment worker that has found nothing for a while waits a quarter of that while between polls, up to this; a payment accepted by the same process wakes its worker at once, and a separate worker takes one within this after an idle spell.',
   }),
   PAYMENT_BATCH: Type.Integer({
     minimum: 1,

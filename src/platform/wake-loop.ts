@@ -5,8 +5,11 @@ const MAX_BACKOFF_MS = 500;
 
 /**
  * A background loop that works while there is work, then sleeps until a
- * NOTIFY on `channel` (when listening) or `idleMs` passes. stop() lets the
- * current step finish. The order and payment workers are two of these.
+ * NOTIFY on `channel` (when listening), a nudge from this process, or
+ * `idleMs` passes. Once it has found nothing for a while, it sleeps a
+ * quarter of that while, up to `maxIdleMs`: an idle loop costs the database
+ * almost nothing, and one between bursts keeps its pace. stop()
+ * lets the current step finish. The order and payment workers are two of these.
  */
 export abstract class WakeLoop {
   private running = false;
@@ -20,17 +23,33 @@ export abstract class WakeLoop {
   private readonly channel: string;
   private readonly listen: boolean;
   private readonly idleMs: number;
+  private readonly maxIdleMs: number;
+  /** Since when the steps have found nothing (null: the last one did some work). */
+  private idleSince: number | null = null;
+  /** The current sleep is longer than idleMs (the loop has been idle). */
+  private sleepingLong = false;
 
   protected constructor(
     db: pg.Pool,
     log: Logger,
-    opts: { channel: string; listen: boolean; idleMs: number },
+    opts: { channel: string; listen: boolean; idleMs: number; maxIdleMs?: number },
   ) {
     this.db = db;
     this.log = log;
     this.channel = opts.channel;
     this.listen = opts.listen;
     this.idleMs = opts.idleMs;
+    this.maxIdleMs = Math.max(opts.idleMs, opts.maxIdleMs ?? opts.idleMs);
+  }
+
+  /**
+   * Work arrived in this process: a loop in a long idle sleep wakes now. One
+   * polling at its normal pace is left alone, so a busy loop still takes all
+   * that arrived since its last step in one go.
+   */
+  nudge(): void {
+    this.idleSince = null;
+    if (this.sleepingLong) this.wake?.();
   }
 
   /** One unit of work; true when it did some (so the loop goes again at once). */
@@ -120,13 +139,20 @@ export abstract class WakeLoop {
         const worked = await this.step();
         if (failures > 0) this.log.info({ channel: this.channel, failures }, 'background step works again');
         failures = 0;
-        if (worked || this.notified) continue;
+        if (worked || this.notified) {
+          this.idleSince = null;
+          continue;
+        }
       } catch (err) {
         if (failures === 0)
           this.log.error({ err, channel: this.channel }, 'background step failed; retrying');
         failures++;
       }
-      const delay = Math.max(this.idleMs, Math.min(MAX_BACKOFF_MS, this.idleMs * 2 ** failures));
+      const now = Date.now();
+      this.idleSince ??= now;
+      const idle = Math.min(this.maxIdleMs, Math.max(this.idleMs, (now - this.idleSince) / 4));
+      const delay = Math.max(idle, Math.min(MAX_BACKOFF_MS, this.idleMs * 2 ** failures));
+      this.sleepingLong = delay > this.idleMs;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         this.wake = () => {
@@ -135,6 +161,7 @@ export abstract class WakeLoop {
         };
       });
       this.wake = null;
+      this.sleepingLong = false;
     }
   }
 }

@@ -18,7 +18,7 @@ export function createPaymentWorker(deps: {
   processors: { default: ProcessorClient; fallback: ProcessorClient };
 }): PaymentWorker {
   const clients = [deps.processors.default, deps.processors.fallback];
-  return new PaymentWorker(
+  const worker = new PaymentWorker(
     deps.db.pool,
     deps.payments,
     clients,
@@ -32,7 +32,11 @@ export function createPaymentWorker(deps: {
       longOutageMs: deps.config.PAYMENT_LONG_OUTAGE_MS,
       maxOrderAttempts: deps.config.PAYMENT_ORDER_MAX_ATTEMPTS,
       pollMs: deps.config.PAYMENT_POLL_MS,
+      idlePollMaxMs: deps.config.PAYMENT_IDLE_POLL_MAX_MS,
       maxInFlight: deps.config.PAYMENT_MAX_IN_FLIGHT,
     },
   );
+  // A worker inside an instance hears of that instance's accepts at once, even when idle.
+  deps.payments.onAccepted(() => worker.nudge());
+  return worker;
 }

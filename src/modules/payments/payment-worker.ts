@@ -21,6 +21,8 @@ export interface PaymentWorkerOptions {
   maxOrderAttempts: number;
   /** How often an idle worker looks for due payments. */
   pollMs: number;
+  /** An idle worker's polls slow down to this (see WakeLoop); an accept in this process wakes it. */
+  idlePollMaxMs: number;
   /** Payments whose calls may be out at once: a slow processor holds up no claim until this many wait on it. */
   maxInFlight: number;
 }
@@ -136,7 +138,12 @@ export class PaymentWorker extends WakeLoop {
     // Polls, no NOTIFY per payment: every instance's worker woke for every payment, mostly to
     // find nothing, and a poll claims all that arrived since the last one in one statement:
     // less CPU for the same p99 (docs/decisions.md has the measurement).
-    super(db, log, { channel: 'armazem_payments', listen: false, idleMs: opts.pollMs });
+    super(db, log, {
+      channel: 'armazem_payments',
+      listen: false,
+      idleMs: opts.pollMs,
+      maxIdleMs: opts.idlePollMaxMs,
+    });
     this.payments = payments;
     this.clients = new Map(clients.map((c) => [c.name, c]));
     this.health = health;

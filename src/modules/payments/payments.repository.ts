@@ -21,6 +21,7 @@ const leaseOf = (lease: number | Lease): Lease =>
 export class PaymentRepository {
   private readonly db: pg.Pool;
   private readonly acceptDb: pg.Pool;
+  private readonly acceptedListeners: Array<() => void> = [];
 
   /** `acceptDb` takes the accepting INSERTs (PAYMENTS_ASYNC_COMMIT: a pool that does not wait for the WAL flush). */
   constructor(db: pg.Pool, acceptDb: pg.Pool = db) {
@@ -28,13 +29,20 @@ export class PaymentRepository {
     this.acceptDb = acceptDb;
   }
 
+  /** Called after each payment this process accepts (a worker in the same process wakes). */
+  onAccepted(listener: () => void): void {
+    this.acceptedListeners.push(listener);
+  }
+
   /** See accept.ts. */
-  accept(
+  async accept(
     correlationId: string,
     amount: string,
     orderId?: number,
   ): Promise<'accepted' | 'duplicate' | 'conflict'> {
-    return accept(this.acceptDb, { correlationId, amount, orderId });
+    const outcome = await accept(this.acceptDb, { correlationId, amount, orderId });
+    if (outcome === 'accepted') this.accepted();
+    return outcome;
   }
 
   /** See claim.ts. A lease in ms is the same for first calls and retries. */
@@ -55,8 +63,14 @@ export class PaymentRepository {
     return recordOutcomes(this.db, outcomes, maxOrderAttempts);
   }
 
-  payOrder(orderId: number): ReturnType<typeof payOrder> {
-    return payOrder(this.db, orderId);
+  async payOrder(orderId: number): ReturnType<typeof payOrder> {
+    const result = await payOrder(this.db, orderId);
+    if (result.kind === 'payment') this.accepted();
+    return result;
+  }
+
+  private accepted(): void {
+    for (const listener of this.acceptedListeners) listener();
   }
 
   hasActivePayment(orderId: number, db: pg.Pool | pg.PoolClient = this.db): Promise<boolean> {
