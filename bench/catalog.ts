@@ -91,16 +91,26 @@ async function main() {
       ? [single(3905, { INSTANCE_ID: 'baseline' }, `${BASELINE_DIR}/src/entrypoints/api.ts`)]
       : []),
   ];
-  for (const port of [3903, 3904, ...(BASELINE_DIR ? [3905] : [])])
+  for (const port of [3903, 3904, 3906, ...(BASELINE_DIR ? [3905] : [])])
     await waitHealthy(`http://127.0.0.1:${port}/health`);
   await seed(db.url);
 
   const direct = stack.instances[0] as string;
   console.log(`warming the cache: ${PRODUCTS} products, ${CATEGORIES} category lists…`);
-  await warm(stack.url, [
+  const allPaths = [
     ...Array.from({ length: PRODUCTS }, (_, i) => `/products/${i + 1}`),
     ...Array.from({ length: CATEGORIES }, (_, i) => `/products?category=cat-${i}`),
-  ]);
+  ];
+  await warm(stack.url, allPaths);
+  // Each instance keeps its own near copy: through nginx each got half the reads, the single
+  // instances none, and their first round would mix near hits with Redis hits.
+  for (const url of [
+    direct,
+    'http://127.0.0.1:3904',
+    'http://127.0.0.1:3906',
+    ...(BASELINE_DIR ? ['http://127.0.0.1:3905'] : []),
+  ])
+    await warm(url, allPaths);
 
   const nginxN = `through nginx, ${INSTANCES} instances`;
   const byId = () => `/products/${randomId()}`;
