@@ -3,7 +3,8 @@
  * N instances (the local stack), each figure next to a bare node:http
  * reference measured in the same run: direct, and through the same nginx.
  * Absolute numbers drift on shared machines; ratios hold. Scenarios
- * alternate round by round; medians are reported.
+ * alternate round by round; medians are reported. The target compares each
+ * round's cached read with that round's reference and takes the median.
  *
  * Env: BENCH_DATABASE_URL (admin URL; a scratch database is made), REDIS_URL,
  * BENCH_SECONDS (per round, 5), BENCH_ROUNDS (3), BENCH_CONNECTIONS (64),
@@ -233,17 +234,18 @@ async function main() {
       `\np99 at ${fmt(halfRate)} req/s (half the one-instance cached maximum): bare node:http ${median(half.bare)} ms · ` +
         `cached get-by-id direct ${median(half.cached)} ms · ${nginxN} ${median(half.cachedNginx)} ms · non-2xx/errors ${half.bad}`,
     );
-    const ratio = rps(NAMES.cached) / rps(NAMES.bare);
-    const p99 = median(half.cached);
-    console.log(
-      `target: cached get-by-id ≥ ${TARGET_RATIO} × bare node:http → ${fmt(ratio, 2)} ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}`,
-    );
-    // The same rounds paired: each round's read against the reference measured seconds before it.
+    // Paired by round: each round's read against the reference measured seconds before it, so a
+    // slow spell of the shared machine weighs on both sides of a ratio (docs/decisions.md).
     const perRound = (results.get(NAMES.cached) ?? []).map(
       (r, i) => r.rps / ((results.get(NAMES.bare) ?? [])[i]?.rps ?? Number.NaN),
     );
+    const ratio = median(perRound);
+    const p99 = median(half.cached);
     console.log(
-      `  each round's cached get-by-id against that round's bare node:http: ${perRound.map((x) => fmt(x, 2)).join(', ')} (median ${fmt(median(perRound), 2)})`,
+      `target: cached get-by-id ≥ ${TARGET_RATIO} × bare node:http (median of the rounds' ratios: ${perRound.map((x) => fmt(x, 2)).join(', ')}) → ${fmt(ratio, 2)} ${ratio >= TARGET_RATIO ? 'MET' : 'NOT MET'}`,
+    );
+    console.log(
+      `  the ratio of the median throughputs, rounds unpaired: ${fmt(rps(NAMES.cached) / rps(NAMES.bare), 2)}`,
     );
     // A p99 of requests that all failed is no p99: the target needs every request answered.
     const p99Met = p99 <= 5 && half.bad === 0;
