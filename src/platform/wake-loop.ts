@@ -52,8 +52,12 @@ export abstract class WakeLoop {
     if (this.sleepingLong) this.wake?.();
   }
 
-  /** One unit of work; true when it did some (so the loop goes again at once). */
-  protected abstract step(): Promise<boolean>;
+  /**
+   * One unit of work. true: go again at once (there may be more); 'some': it
+   * did some, sleep idleMs before the next; false: it found nothing (the
+   * loop counts towards idle).
+   */
+  protected abstract step(): Promise<boolean | 'some'>;
   protected async onStart(): Promise<void> {}
   protected async onStop(): Promise<void> {}
 
@@ -139,10 +143,8 @@ export abstract class WakeLoop {
         const worked = await this.step();
         if (failures > 0) this.log.info({ channel: this.channel, failures }, 'background step works again');
         failures = 0;
-        if (worked || this.notified) {
-          this.idleSince = null;
-          continue;
-        }
+        if (worked !== false) this.idleSince = null;
+        if (worked === true || this.notified) continue;
       } catch (err) {
         if (failures === 0)
           this.log.error({ err, channel: this.channel }, 'background step failed; retrying');

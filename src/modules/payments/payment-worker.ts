@@ -204,7 +204,7 @@ export class PaymentWorker extends WakeLoop {
    * calls are waited for ROUND_PATIENCE_MS at most: payments that arrive while a processor is
    * slow go out meanwhile, up to maxInFlight; past that, the loop waits for a round to finish.
    */
-  protected async step(): Promise<boolean> {
+  protected async step(): Promise<boolean | 'some'> {
     if (this.inFlight >= this.opts.maxInFlight) {
       await Promise.race(this.rounds);
       return true;
@@ -214,7 +214,8 @@ export class PaymentWorker extends WakeLoop {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([round.done, new Promise((r) => (timer = setTimeout(r, ROUND_PATIENCE_MS)))]);
     clearTimeout(timer);
-    return round.claimed >= this.opts.batch;
+    // A full batch: more may be due now. A partial one: payments are flowing, poll at the usual pace.
+    return round.claimed >= this.opts.batch ? true : 'some';
   }
 
   /** One round: claim, then call and record in the background. Null when nothing was due. */
