@@ -103,7 +103,7 @@ describe('an idle payment worker', () => {
        WHERE correlation_id = ANY($1::uuid[]) ORDER BY ms`,
       [ids],
     );
-    // At PAYMENT_POLL_MS (25 ms) most wait well under 100 ms; at the idle pace they would wait up to 4 s.
-    expect(rows[Math.floor(rows.length * 0.9)]?.ms).toBeLessThan(100);
+    // At PAYMENT_POLL_MS (25 ms) most wait well under 150 ms (a busy CI machine included); at the idle pace, up to 4 s.
+    expect(rows[Math.floor(rows.length * 0.9)]?.ms).toBeLessThan(150);
   });
 });
