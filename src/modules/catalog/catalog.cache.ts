@@ -96,7 +96,7 @@ export class CatalogCache {
 
   /** The product's body from this instance's near copy, or undefined (no copy, or not being served): no I/O. */
   nearProduct(id: number): string | undefined {
-    return this.nearHit(productBodyKey(id));
+    return this.nearHit(this.liveNear(), productBodyKey(id));
   }
 
   readProduct(id: number): Promise<CacheRead> {
@@ -153,8 +153,8 @@ export class CatalogCache {
   private async read(versionKey: string, bodyKey: string): Promise<CacheRead> {
     if (!this.enabled || !this.kv.available()) return MISS_UNCACHEABLE;
     if (this.nearMaxBytes > 0) this.startNear();
-    const near = this.near !== null && this.watch?.live() ? this.near : null;
-    const nearBody = this.nearHit(bodyKey);
+    const near = this.liveNear();
+    const nearBody = this.nearHit(near, bodyKey);
     if (nearBody !== undefined) return { hit: true, body: nearBody };
     const token = near ? near.token() : -1;
     let version: string;
@@ -190,9 +190,13 @@ export class CatalogCache {
     return { hit: false, version, token };
   }
 
-  private nearHit(bodyKey: string): string | undefined {
-    if (this.near === null || !this.watch?.live() || !this.kv.available()) return undefined;
-    const body = this.near.get(bodyKey, Date.now());
+  /** The near copy, while it may be served: Redis reachable and reporting every change. */
+  private liveNear(): NearCache | null {
+    return this.near !== null && this.watch?.live() && this.kv.available() ? this.near : null;
+  }
+
+  private nearHit(near: NearCache | null, bodyKey: string): string | undefined {
+    const body = near?.get(bodyKey, Date.now());
     if (body === undefined) return undefined;
     this.unflushed.hits++;
     this.onLookup('hit');
