@@ -16,6 +16,15 @@ describe('namedStatement', () => {
     });
   });
 
+  it('with planEachCall, sends the same text and values unnamed, so PostgreSQL plans each call', () => {
+    const each = namedStatement<{ ids: string[] }>('example_each', 'SELECT $ids::uuid[]', {
+      planEachCall: true,
+    });
+    const config = each({ ids: ['a'] });
+    expect(config).toEqual({ text: 'SELECT $1::uuid[]', values: [['a']] });
+    expect('name' in config).toBe(false);
+  });
+
   it('refuses a call that leaves a name without a value', () => {
     expect(() => statement({ ids: [], limit: 1 } as never)).toThrow(/no value for \$at/);
   });

@@ -59,6 +59,7 @@ const pinStatement = namedStatement<{
    FROM unnest($ids::uuid[], $processors::text[], $requestedAts::timestamptz[], $leasesMs::integer[])
         AS c(id, processor, requested_at, lease_ms)
    WHERE p.correlation_id = c.id`,
+  { planEachCall: true },
 );
 
 /**
@@ -104,8 +105,8 @@ export async function claim(
         leasesMs: claimed.map((c) => (c.pinnedBefore ? opts.retryLeaseMs : opts.leaseMs)),
       }),
     );
+    // Unprepared, planned at each call (see namedStatement's planEachCall).
     await tx.query({
-      name: 'payment_defer',
       text: `UPDATE payments p SET next_attempt_at = now() + make_interval(secs => w.ms / 1000.0)
              FROM unnest($1::uuid[], $2::integer[]) AS w(id, ms) WHERE p.correlation_id = w.id`,
       values: [waits.map(([id]) => id), waits.map(([, ms]) => ms)],

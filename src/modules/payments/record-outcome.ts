@@ -51,6 +51,7 @@ const recordStatement = namedStatement<{
         AS x(id, next, attempt, ms, error)
    WHERE p.correlation_id = x.id AND (x.next = 'done' OR (p.status = 'processing' AND p.attempts = x.attempt))
    RETURNING p.order_id, x.next`,
+  { planEachCall: true },
 );
 
 /**
