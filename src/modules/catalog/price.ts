@@ -2,7 +2,17 @@ import { ERRORS } from '../../errors.ts';
 
 /** Up to 10 integer digits and 2 decimals: what numeric(12,2) holds exactly. */
 export const DECIMAL_PATTERN = '^(0|[1-9][0-9]{0,9})(\\.[0-9]{1,2})?$';
-const DECIMAL_RE = new RegExp(DECIMAL_PATTERN);
+const DECIMAL_RES = new Map<number, RegExp>([[10, new RegExp(DECIMAL_PATTERN)]]);
+
+/** Compiled once per width: payments parse every amount with 12 integer digits. */
+function decimalRe(integerDigits: number): RegExp {
+  let re = DECIMAL_RES.get(integerDigits);
+  if (!re) {
+    re = new RegExp(`^(0|[1-9][0-9]{0,${integerDigits - 1}})(\\.[0-9]{1,2})?$`);
+    DECIMAL_RES.set(integerDigits, re);
+  }
+  return re;
+}
 
 /**
  * Money travels as a decimal string ("19.90") so no binary float ever rounds
@@ -11,10 +21,7 @@ const DECIMAL_RE = new RegExp(DECIMAL_PATTERN);
  */
 export function parseMoney(input: string | number, field: string, integerDigits = 10): string {
   const text = typeof input === 'number' ? numberText(input) : input;
-  const re =
-    integerDigits === 10
-      ? DECIMAL_RE
-      : new RegExp(`^(0|[1-9][0-9]{0,${integerDigits - 1}})(\\.[0-9]{1,2})?$`);
+  const re = decimalRe(integerDigits);
   if (text === null || !re.test(text)) {
     throw ERRORS.invalidField(
       field,
