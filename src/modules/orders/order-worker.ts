@@ -62,13 +62,14 @@ export async function reservePendingBatch(
         reserved.push(orderId);
       }
       await applyStockDeltas(tx, taken);
-      // Unprepared, planned at each call, as the two below: see namedStatement's planEachCall.
       await tx.query({
+        name: 'queue_mark_reserved',
         text: `UPDATE orders SET status = 'reserved', reserved_at = now(), updated_at = now(),
                expires_at = now() + make_interval(secs => $2)
              WHERE id = ANY($1::bigint[])`,
         values: [reserved, opts.reservationTtlSeconds],
       });
+      // Unprepared, planned at each call: a join to unnest() (see namedStatement's planEachCall).
       await tx.query({
         text: `UPDATE orders o SET status = 'rejected', rejected_product_id = r.product_id, updated_at = now()
              FROM unnest($1::bigint[], $2::bigint[]) AS r(id, product_id) WHERE o.id = r.id`,
