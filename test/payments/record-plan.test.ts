@@ -5,6 +5,7 @@ import type { Claimed } from '../../src/modules/payments/claimed.ts';
 import { recordOutcomes } from '../../src/modules/payments/record-outcome.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { createTestDatabase, realServers, type TestDatabase } from '../helpers/env.ts';
+import { rowsReadSequentially } from '../helpers/seq-scan.ts';
 
 /**
  * Recording outcomes joins the outcomes' arrays to the payments table. A
@@ -48,23 +49,15 @@ async function pinned(n: number): Promise<Claimed[]> {
   }));
 }
 
-/** Records the payments as processed in a transaction of its own; returns the rows it read sequentially. */
-async function recordAndCountScanned(claimed: Claimed[]): Promise<number> {
-  await pool.query('BEGIN');
-  try {
-    await recordOutcomes(
+/** Records the payments as processed; returns the rows of payments it read sequentially. */
+const recordAndCountScanned = (claimed: Claimed[]) =>
+  rowsReadSequentially(pool, 'payments', () =>
+    recordOutcomes(
       pool,
       claimed.map((c) => ({ claimed: c, outcome: 'accepted', retryInMs: 0 })),
       3,
-    );
-    const { rows } = await pool.query<{ n: string }>(
-      "SELECT seq_tup_read AS n FROM pg_stat_xact_user_tables WHERE relname = 'payments'",
-    );
-    return Number(rows[0]?.n ?? 0);
-  } finally {
-    await pool.query('COMMIT');
-  }
-}
+    ),
+  );
 
 describe('recording outcomes', () => {
   it('probes the payments it records, not the whole table, however small the table was at first', async () => {

@@ -182,8 +182,8 @@ export class OrderPlacer {
       else if (product.stock < line.quantity)
         abort({ kind: 'out_of_stock', productId: line.productId, available: product.stock });
     }
+    // Unprepared, planned at each call: a join to unnest() (see namedStatement's planEachCall).
     await tx.query({
-      name: 'order_take_locked',
       text: `UPDATE products p SET stock = p.stock - d.quantity, version = p.version + 1
              FROM unnest($1::bigint[], $2::integer[]) AS d(id, quantity) WHERE p.id = d.id`,
       values: [lines.map((l) => l.productId), lines.map((l) => l.quantity)],

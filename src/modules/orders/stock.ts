@@ -33,8 +33,8 @@ export async function lockProducts(
 export async function applyStockDeltas(tx: pg.PoolClient, deltas: Map<number, number>): Promise<void> {
   const entries = [...deltas].filter(([, d]) => d !== 0);
   if (entries.length === 0) return;
+  // Unprepared, planned at each call: a join to unnest() (see namedStatement's planEachCall).
   await tx.query({
-    name: 'stock_apply',
     text: `UPDATE products p SET stock = p.stock + d.delta, version = p.version + 1
            FROM unnest($1::bigint[], $2::integer[]) AS d(id, delta) WHERE p.id = d.id`,
     values: [entries.map(([id]) => id), entries.map(([, d]) => d)],
