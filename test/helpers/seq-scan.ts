@@ -7,7 +7,7 @@ import type pg from 'pg';
  * statement that reads a whole table, whatever the machine's speed.
  */
 export async function rowsReadSequentially(
-  db: pg.Client | pg.Pool,
+  db: pg.ClientBase | pg.Pool,
   table: string,
   work: () => Promise<unknown>,
 ): Promise<number> {

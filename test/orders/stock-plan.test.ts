@@ -14,17 +14,19 @@ import { rowsReadSequentially } from '../helpers/seq-scan.ts';
  */
 let db: TestDatabase;
 let app: TestApp;
-let client: pg.Client;
+let pool: pg.Pool;
+let client: pg.PoolClient;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   app = await startTestApp(realServers(db.url));
   // One connection: every change below runs on the same backend, and so would one cached plan.
-  client = new pg.Client({ connectionString: db.url });
-  await client.connect();
+  pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  client = await pool.connect();
 });
 afterAll(async () => {
-  await client?.end();
+  client?.release();
+  await pool?.end();
   await app?.close();
   await db?.drop();
 });
@@ -39,9 +41,7 @@ const addProducts = async (n: number): Promise<number[]> =>
   ).rows.map((r) => Number(r.id));
 
 const changeAndCountScanned = (deltas: Map<number, number>) =>
-  rowsReadSequentially(client, 'products', () =>
-    applyStockDeltas(client as unknown as pg.PoolClient, deltas),
-  );
+  rowsReadSequentially(client, 'products', () => applyStockDeltas(client, deltas));
 
 describe('stock changes', () => {
   it('probe the products they change, not the whole catalog, however small it was at first', async () => {
