@@ -30,10 +30,19 @@ const canListen = (port: number) =>
  * instance exit with EADDRINUSE until the connection closed.
  */
 export async function freePort(): Promise<number> {
+  return freePortWith(0);
+}
+
+/**
+ * A free port whose partner at `port + offset` is free too, both below the
+ * ephemeral range: a Redis Cluster node listens on its port + 10000 for its
+ * bus, and a bus port in that range was taken by a test's outgoing connection.
+ */
+export async function freePortWith(offset: number): Promise<number> {
   const low = 10_000;
   for (;;) {
-    const port = low + Math.floor(Math.random() * (EPHEMERAL_LOW - low - 1));
-    if (await canListen(port)) return port;
+    const port = low + Math.floor(Math.random() * (EPHEMERAL_LOW - offset - low - 1));
+    if ((await canListen(port)) && (offset === 0 || (await canListen(port + offset)))) return port;
   }
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { eventually } from './env.ts';
-import { freePort } from './process.ts';
+import { freePortWith } from './process.ts';
 
 export interface RedisCluster {
   /** REDIS_CLUSTER_NODES for the app: every master as a seed. */
@@ -24,34 +24,9 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
   const ports: number[] = [];
   const servers: ChildProcess[] = [];
   for (let i = 0; i < size; i++) {
-    // A cluster node also listens on port + 10000 for its bus.
-    let port = await freePort();
-    while (port + 10_000 > 65_535) port = await freePort();
-    ports.push(port);
-    servers.push(
-      spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          join(dir, `nodes-${port}.conf`),
-          '--cluster-node-timeout',
-          '5000',
-          '--dir',
-          dir,
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-        ],
-        { stdio: 'ignore' },
-      ),
-    );
+    const node = await startNode(dir);
+    ports.push(node.port);
+    servers.push(node.server);
   }
   const masters = ports.map((port) => new Redis({ port, host: '127.0.0.1', lazyConnect: true }));
   const stop = async () => {
@@ -64,7 +39,7 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const m of masters) await eventually(() => m.connect(), 10_000);
+    for (const m of masters) await m.connect();
     const created = spawnSync(
       'redis-cli',
       [
@@ -90,4 +65,57 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
     throw err;
   }
   return { nodesEnv: ports.map((p) => `redis://127.0.0.1:${p}`).join(','), masters, stop };
+}
+
+/**
+ * One cluster node, up and accepting connections. A node whose ports were
+ * taken between the check and its bind exits; another pair is tried.
+ */
+async function startNode(dir: string): Promise<{ port: number; server: ChildProcess }> {
+  let output = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    // A cluster node also listens on port + 10000 for its bus.
+    const port = await freePortWith(10_000);
+    const server = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        '--cluster-node-timeout',
+        '5000',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    output = '';
+    const ready = await new Promise<boolean>((resolve) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) resolve(true);
+      };
+      server.stdout?.on('data', onData);
+      server.stderr?.on('data', onData);
+      server.once('exit', () => resolve(false));
+      setTimeout(() => resolve(false), 10_000).unref();
+    });
+    if (ready) {
+      // Still flowing, so a full pipe never blocks the node; nothing is kept.
+      server.stdout?.removeAllListeners('data');
+      server.stderr?.removeAllListeners('data');
+      return { port, server };
+    }
+    if (server.exitCode === null) server.kill('SIGKILL');
+  }
+  throw new Error(`redis-server --cluster-enabled did not start:\n${output}`);
 }
