@@ -334,6 +334,14 @@ const Payments = {
     description:
       'Payments whose processor calls may be out at once, per worker (and connections per processor); docs/decisions.md sizes it.',
   }),
+  // A backlog sent all at once took the CPU from accepts: docs/decisions.md has the measurement.
+  PAYMENT_MAX_FRESH_CALLS: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    default: 32,
+    description:
+      'Calls sent in the last 100 ms that a worker may have unanswered at once: a backlog drains at the pace the processor answers, not in one burst; calls out longer (a slow processor) count only against PAYMENT_MAX_IN_FLIGHT.',
+  }),
   PAYMENT_ORDER_MAX_ATTEMPTS: Type.Integer({
     minimum: 1,
     maximum: 1000,

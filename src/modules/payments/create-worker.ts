@@ -34,6 +34,7 @@ export function createPaymentWorker(deps: {
       pollMs: deps.config.PAYMENT_POLL_MS,
       idlePollMaxMs: deps.config.PAYMENT_IDLE_POLL_MAX_MS,
       maxInFlight: deps.config.PAYMENT_MAX_IN_FLIGHT,
+      maxFreshCalls: deps.config.PAYMENT_MAX_FRESH_CALLS,
     },
   );
   // A worker inside an instance hears of that instance's accepts at once, even when idle.

@@ -25,6 +25,8 @@ export interface PaymentWorkerOptions {
   idlePollMaxMs: number;
   /** Payments whose calls may be out at once: a slow processor holds up no claim until this many wait on it. */
   maxInFlight: number;
+  /** Calls sent less than FRESH_CALL_MS ago that may be out at once (see FRESH_CALL_MS). */
+  maxFreshCalls: number;
 }
 
 const BREAKER: BreakerConfig = { threshold: 5, openMs: 1000 };
@@ -53,6 +55,12 @@ const ROUND_PATIENCE_MS = 100;
  */
 const UNPROVEN_IN_FLIGHT = 20;
 const PROVEN_FOR_MS = 1000;
+/**
+ * A call out longer than this is waiting on a slow processor and costs no CPU meanwhile; younger
+ * ones are capped (maxFreshCalls), so a backlog drains at the pace the processor answers, not in
+ * one burst that leaves no CPU for accepts, while a slow processor still gets up to maxInFlight.
+ */
+const FRESH_CALL_MS = 100;
 
 /**
  * How long a call waits for its answer. A processor that reports answering
@@ -114,6 +122,9 @@ export class PaymentWorker extends WakeLoop {
   /** Rounds whose calls are still out, how many payments they hold, and calls out per processor. */
   private readonly rounds = new Set<Promise<void>>();
   private inFlight = 0;
+  /** Calls sent less than FRESH_CALL_MS ago and not answered, and who waits for one to age or end. */
+  private fresh = 0;
+  private freshFreed: (() => void) | null = null;
   private readonly calling = new Map<ProcessorName, number>([
     ['default', 0],
     ['fallback', 0],
@@ -209,6 +220,10 @@ export class PaymentWorker extends WakeLoop {
       await Promise.race(this.rounds);
       return true;
     }
+    if (this.fresh >= this.opts.maxFreshCalls) {
+      await new Promise<void>((resolve) => (this.freshFreed = resolve));
+      return true;
+    }
     const round = await this.round();
     if (!round) return false;
     let timer: NodeJS.Timeout | undefined;
@@ -278,11 +293,12 @@ export class PaymentWorker extends WakeLoop {
       (now - (this.lastSuccessAt.get(name) ?? 0) <= PROVEN_FOR_MS
         ? this.opts.maxInFlight
         : UNPROVEN_IN_FLIGHT) - (this.calling.get(name) ?? 0);
-    const limit = forAll ? Math.min(this.opts.batch, room(forAll)) : this.opts.batch;
+    const batch = Math.min(this.opts.batch, this.opts.maxFreshCalls - this.fresh);
+    const limit = forAll ? Math.min(batch, room(forAll)) : batch;
     if (limit <= 0) return null;
     const claimed = forAll
       ? await this.payments.claimAllFor(forAll, limit, lease)
-      : await this.payments.claim(this.opts.batch, lease, (waitedMs) => {
+      : await this.payments.claim(limit, lease, (waitedMs) => {
           // At most four trial payments a second to a default that looks unusable.
           const defaultTrialDue = Date.now() - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
           const decision = chooseProcessor({ ...decisionInput, oldestWaitMs: waitedMs, defaultTrialDue });
@@ -309,6 +325,13 @@ export class PaymentWorker extends WakeLoop {
     return { claimed: claimed.length, done: round };
   }
 
+  private freshEnded(): void {
+    this.fresh--;
+    const wake = this.freshFreed;
+    this.freshFreed = null;
+    wake?.();
+  }
+
   /** Calls the payment's processor, feeds the breakers, records the outcome. */
   private async settle(c: Claimed): Promise<void> {
     const client = this.clients.get(c.processor) as ProcessorClient;
@@ -319,6 +342,12 @@ export class PaymentWorker extends WakeLoop {
       this.health.health(c.processor)?.minResponseTime,
     );
     this.calling.set(c.processor, (this.calling.get(c.processor) ?? 0) + 1);
+    this.fresh++;
+    let aged = false;
+    const ageing = setTimeout(() => {
+      aged = true;
+      this.freshEnded();
+    }, FRESH_CALL_MS);
     const outcome: CallOutcome = await inSpan(
       'processor call',
       { 'armazem.processor': c.processor, 'armazem.payment.attempt': c.attempts + 1 },
@@ -329,6 +358,8 @@ export class PaymentWorker extends WakeLoop {
       },
     );
     this.calling.set(c.processor, (this.calling.get(c.processor) ?? 1) - 1);
+    clearTimeout(ageing);
+    if (!aged) this.freshEnded();
     const ok = outcome === 'accepted' || outcome === 'duplicate';
     this.breakers.set(
       c.processor,
