@@ -119,6 +119,16 @@ describe('POST /payments', () => {
     expect((await processorSummary('default')).totalRequests).toBe(1);
   });
 
+  it('sent at once many times with one correlationId: one payment, the same amount 202, another 409', async () => {
+    const id = randomUUID();
+    const amounts = Array.from({ length: 16 }, (_, i) => (i % 4 === 3 ? 12 : 10));
+    const statuses = await Promise.all(amounts.map(async (a) => [a, (await pay(id, a)).statusCode]));
+    const kept = Number((await status(id)).amount);
+    for (const [a, code] of statuses) expect(code).toBe(a === kept ? 202 : 409);
+    await eventually(async () => expect((await status(id)).status).toBe('processed'), 5000);
+    expect((await processorSummary('default')).totalRequests).toBe(1);
+  });
+
   it.each([
     ['no correlationId', { amount: 1 }, 'body.correlationId'],
     ['a correlationId that is not a UUID', { correlationId: 'abc', amount: 1 }, 'body.correlationId'],

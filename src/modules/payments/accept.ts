@@ -7,11 +7,8 @@ import { findPayment, type PaymentView } from './payment-view.ts';
 
 const acceptStatement = namedStatement<{ correlationId: string; amount: string; orderId: number | null }>(
   'payment_accept',
-  `WITH ins AS (
-     INSERT INTO payments (correlation_id, amount, order_id) VALUES ($correlationId, $amount, $orderId)
-     ON CONFLICT (correlation_id) DO NOTHING RETURNING 1)
-   SELECT EXISTS (SELECT 1 FROM ins) AS inserted,
-          (SELECT amount::text FROM payments WHERE correlation_id = $correlationId) AS existing`,
+  `INSERT INTO payments (correlation_id, amount, order_id) VALUES ($correlationId, $amount, $orderId)
+   ON CONFLICT (correlation_id) DO NOTHING`,
 );
 
 /**
@@ -23,13 +20,10 @@ export async function accept(
   db: pg.Pool,
   payment: { correlationId: string; amount: string; orderId?: number },
 ): Promise<'accepted' | 'duplicate' | 'conflict'> {
-  const { rows } = await db.query<{ inserted: boolean; existing: string | null }>(
-    acceptStatement({ ...payment, orderId: payment.orderId ?? null }),
-  );
-  const r = rows[0];
-  if (r?.inserted) return 'accepted';
-  // A concurrent duplicate committed while this statement waited: its snapshot cannot see it; look again.
-  const existing = r?.existing ?? (await findPayment(db, payment.correlationId))?.amount;
+  const { rowCount } = await db.query(acceptStatement({ ...payment, orderId: payment.orderId ?? null }));
+  if (rowCount === 1) return 'accepted';
+  // Only a reused correlationId reads the payment: the INSERT waited for a concurrent one to commit, so it is there.
+  const existing = (await findPayment(db, payment.correlationId))?.amount;
   return existing !== undefined && Number(existing) === Number(payment.amount) ? 'duplicate' : 'conflict';
 }
 
