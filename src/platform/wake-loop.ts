@@ -55,9 +55,10 @@ export abstract class WakeLoop {
   /**
    * One unit of work. true: go again at once (there may be more); 'some': it
    * did some, sleep idleMs before the next; false: it found nothing (the
-   * loop counts towards idle).
+   * loop counts towards idle); { pauseMs }: nothing can go before then, so
+   * sleep that long, and no nudge cuts it short.
    */
-  protected abstract step(): Promise<boolean | 'some'>;
+  protected abstract step(): Promise<boolean | 'some' | { pauseMs: number }>;
   protected async onStart(): Promise<void> {}
   protected async onStop(): Promise<void> {}
 
@@ -139,8 +140,10 @@ export abstract class WakeLoop {
     let failures = 0;
     while (this.running) {
       this.notified = false;
+      let pauseMs: number | undefined;
       try {
         const worked = await this.step();
+        if (typeof worked === 'object') pauseMs = worked.pauseMs;
         if (failures > 0) this.log.info({ channel: this.channel, failures }, 'background step works again');
         failures = 0;
         if (worked !== false) this.idleSince = null;
@@ -153,8 +156,8 @@ export abstract class WakeLoop {
       const now = Date.now();
       this.idleSince ??= now;
       const idle = Math.min(this.maxIdleMs, Math.max(this.idleMs, (now - this.idleSince) / 4));
-      const delay = Math.max(idle, Math.min(MAX_BACKOFF_MS, this.idleMs * 2 ** failures));
-      this.sleepingLong = delay > this.idleMs;
+      const delay = pauseMs ?? Math.max(idle, Math.min(MAX_BACKOFF_MS, this.idleMs * 2 ** failures));
+      this.sleepingLong = pauseMs === undefined && delay > this.idleMs;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         this.wake = () => {

@@ -73,7 +73,9 @@ describe('a payment backlog', () => {
     await processors.configure('default', 'delay', 30);
     await drain(120);
     expect(most).toBeGreaterThan(1);
-    expect(most).toBeLessThanOrEqual(FRESH);
+    // At most the cap, unless a stalled machine held calls past 100 ms (then they stop counting):
+    // twice the cap allows for that; without the cap, 100 of the 120 went out at once.
+    expect(most).toBeLessThanOrEqual(2 * FRESH);
   });
 
   it('still gets many calls out at once to a processor that answers in 600 ms', async () => {

@@ -83,4 +83,43 @@ describe('payments waiting for the default', () => {
     expect(await processors.summary('default')).toMatchObject({ totalRequests: 5, totalAmount: 61.7 });
     expect((await processors.summary('fallback')).totalRequests).toBe(0);
   });
+
+  it('while the default stays down, look for due payments about ten times a second, however fast accepts come', async () => {
+    await processors.configure('default', 'failure', true);
+    const pay = async (id: string) =>
+      expect(
+        (await t.app.inject({ method: 'POST', url: '/payments', ...json({ correlationId: id, amount: 1 }) }))
+          .statusCode,
+      ).toBe(202);
+    // Once a payment sleeps, the worker knows the default is down.
+    const first = randomUUID();
+    await pay(first);
+    await eventually(async () => {
+      const { rows } = await t.deps.db.pool.query(
+        "SELECT 1 FROM payments WHERE correlation_id = $1 AND next_attempt_at > now() + interval '30 seconds'",
+        [first],
+      );
+      expect(rows).toHaveLength(1);
+    }, 8000);
+    // Each look takes a connection from the worker's pool (accepts have a pool of their own).
+    let looks = 0;
+    const count = () => {
+      looks++;
+    };
+    t.deps.db.pool.on('acquire', count);
+    const ids: string[] = [];
+    for (const until = Date.now() + 2000; Date.now() < until; ) {
+      ids.push(randomUUID());
+      await pay(ids.at(-1) as string);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    t.deps.db.pool.off('acquire', count);
+    // Woken by each accept, at 25 ms a look, it would be 80 or more.
+    expect(looks).toBeLessThanOrEqual(30);
+    await processors.configure('default', 'failure', false);
+    await eventually(async () => {
+      for (const id of [first, ...ids]) expect(await status(id)).toMatchObject({ status: 'processed' });
+    }, 15_000);
+    expect((await processors.summary('fallback')).totalRequests).toBe(0);
+  });
 });

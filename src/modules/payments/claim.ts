@@ -97,20 +97,23 @@ export async function claim(
         );
       else waits.push([r.correlation_id, d.retryInMs]);
     }
-    await tx.query(
-      pinStatement({
-        ids: claimed.map((c) => c.correlationId),
-        processors: claimed.map((c) => c.processor),
-        requestedAts: claimed.map((c) => c.requestedAt),
-        leasesMs: claimed.map((c) => (c.pinnedBefore ? opts.retryLeaseMs : opts.leaseMs)),
-      }),
-    );
+    // Each statement is a round trip: during an outage most claims pin nothing, and idle ones change nothing.
+    if (claimed.length > 0)
+      await tx.query(
+        pinStatement({
+          ids: claimed.map((c) => c.correlationId),
+          processors: claimed.map((c) => c.processor),
+          requestedAts: claimed.map((c) => c.requestedAt),
+          leasesMs: claimed.map((c) => (c.pinnedBefore ? opts.retryLeaseMs : opts.leaseMs)),
+        }),
+      );
     // Unprepared, planned at each call (see namedStatement's planEachCall).
-    await tx.query({
-      text: `UPDATE payments p SET next_attempt_at = now() + make_interval(secs => w.ms / 1000.0)
-             FROM unnest($1::uuid[], $2::integer[]) AS w(id, ms) WHERE p.correlation_id = w.id`,
-      values: [waits.map(([id]) => id), waits.map(([, ms]) => ms)],
-    });
+    if (waits.length > 0)
+      await tx.query({
+        text: `UPDATE payments p SET next_attempt_at = now() + make_interval(secs => w.ms / 1000.0)
+               FROM unnest($1::uuid[], $2::integer[]) AS w(id, ms) WHERE p.correlation_id = w.id`,
+        values: [waits.map(([id]) => id), waits.map(([, ms]) => ms)],
+      });
     return claimed;
   });
 }

@@ -61,6 +61,12 @@ const PROVEN_FOR_MS = 1000;
  * one burst that leaves no CPU for accepts, while a slow processor still gets up to maxInFlight.
  */
 const FRESH_CALL_MS = 100;
+/**
+ * While the default is down and every due payment was told to wait, the loop looks again after
+ * this, accepts or not: a payment put to sleep later waits no longer (its wait counts from its
+ * accept), and each look is a transaction of several round trips.
+ */
+const OUTAGE_POLL_MS = 100;
 
 /**
  * How long a call waits for its answer. A processor that reports answering
@@ -215,7 +221,7 @@ export class PaymentWorker extends WakeLoop {
    * calls are waited for ROUND_PATIENCE_MS at most: payments that arrive while a processor is
    * slow go out meanwhile, up to maxInFlight; past that, the loop waits for a round to finish.
    */
-  protected async step(): Promise<boolean | 'some'> {
+  protected async step(): Promise<boolean | 'some' | { pauseMs: number }> {
     if (this.inFlight >= this.opts.maxInFlight) {
       await Promise.race(this.rounds);
       return true;
@@ -225,6 +231,7 @@ export class PaymentWorker extends WakeLoop {
       return true;
     }
     const round = await this.round();
+    if (round === 'waiting') return { pauseMs: OUTAGE_POLL_MS };
     if (!round) return false;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([round.done, new Promise((r) => (timer = setTimeout(r, ROUND_PATIENCE_MS)))]);
@@ -233,8 +240,11 @@ export class PaymentWorker extends WakeLoop {
     return round.claimed >= this.opts.batch ? true : 'some';
   }
 
-  /** One round: claim, then call and record in the background. Null when nothing was due. */
-  async round(): Promise<{ claimed: number; done: Promise<void> } | null> {
+  /**
+   * One round: claim, then call and record in the background. Null when nothing was due;
+   * 'waiting' when the decision depended on how long payments waited and all must wait.
+   */
+  async round(): Promise<{ claimed: number; done: Promise<void> } | 'waiting' | null> {
     const now = Date.now();
     const view = (name: ProcessorName) => ({
       health: this.health.health(name),
@@ -306,7 +316,7 @@ export class PaymentWorker extends WakeLoop {
             this.lastDefaultTrialAt = Date.now();
           return decision;
         });
-    if (claimed.length === 0) return null;
+    if (claimed.length === 0) return forAll || this.defaultOutage.since === null ? null : 'waiting';
     this.inFlight += claimed.length;
     // A span per round that found payments (idle polls would be noise), a child per processor call.
     const round = inSpan('payment-worker round', { 'armazem.payments.claimed': claimed.length }, async () => {
