@@ -3,6 +3,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { expectCreditConsistent, setCreditLimit } from '../helpers/credit.ts';
 import { registerAndLogin } from '../helpers/customers.ts';
 import { createTestDatabase, realServers, type TestDatabase } from '../helpers/env.ts';
+import { histogramCount } from '../helpers/metrics.ts';
 
 /**
  * Two instances on one database, each with its own pool and its own batcher,
@@ -51,15 +52,7 @@ async function postAll(customerId: number, bodies: Post[], key?: (i: number) => 
 }
 
 /** Credit statements both instances have sent (the credit_batch_size histogram's count). */
-async function statements(): Promise<number> {
-  let n = 0;
-  for (const t of [one, two]) {
-    const metric = await t.deps.metrics.registry.getSingleMetric('credit_batch_size')?.get();
-    const values = (metric?.values ?? []) as Array<{ metricName?: string; value: number }>;
-    n += values.find((v) => v.metricName === 'credit_batch_size_count')?.value ?? 0;
-  }
-  return n;
-}
+const statements = () => histogramCount([one, two], 'credit_batch_size');
 
 const cents = (decimal: unknown) => Math.round(Number(decimal) * 100);
 

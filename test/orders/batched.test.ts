@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { registerAndLogin, type Session } from '../helpers/customers.ts';
 import { createTestDatabase, realServers, type TestDatabase } from '../helpers/env.ts';
+import { histogramCount } from '../helpers/metrics.ts';
 import { createProduct, expectStockConsistent, orderCounts, stockOf } from '../helpers/orders.ts';
 import { alive, freePort, startProcess, waitServing } from '../helpers/process.ts';
 
@@ -51,15 +52,7 @@ async function order(
   return { status: res.status, body: (await res.json()) as { id?: number; code?: string; status?: string } };
 }
 
-async function batches(): Promise<number> {
-  let n = 0;
-  for (const t of [one, two]) {
-    const metric = await t.deps.metrics.registry.getSingleMetric('order_batch_size')?.get();
-    const values = (metric?.values ?? []) as Array<{ metricName?: string; value: number }>;
-    n += values.find((v) => v.metricName === 'order_batch_size_count')?.value ?? 0;
-  }
-  return n;
-}
+const batches = () => histogramCount([one, two], 'order_batch_size');
 
 describe('batched orders on two instances', () => {
   it('when 200 buyers race for 50 units, then exactly 50 get 201, the rest 409, in fewer statements than orders', async () => {
