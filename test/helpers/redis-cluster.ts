@@ -99,6 +99,7 @@ async function startNode(dir: string): Promise<{ port: number; server: ChildProc
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     output = '';
+    let timer: NodeJS.Timeout | undefined;
     const ready = await new Promise<boolean>((resolve) => {
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
@@ -107,8 +108,9 @@ async function startNode(dir: string): Promise<{ port: number; server: ChildProc
       server.stdout?.on('data', onData);
       server.stderr?.on('data', onData);
       server.once('exit', () => resolve(false));
-      setTimeout(() => resolve(false), 10_000).unref();
+      timer = setTimeout(() => resolve(false), 10_000);
     });
+    clearTimeout(timer);
     if (ready) {
       // Still flowing, so a full pipe never blocks the node; nothing is kept.
       server.stdout?.removeAllListeners('data');
