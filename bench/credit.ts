@@ -221,7 +221,7 @@ const VARIANTS: Array<{ name: string; env: Record<string, string> }> = (env.BENC
 async function armazemRun(variant: { name: string; env: Record<string, string> }): Promise<Run> {
   const db = await scratchDatabase(ADMIN_URL, 'armazem_bench_credit');
   const stack = startStack({
-    env: { DATABASE_URL: db.url, LOG_LEVEL: 'warn', ...variant.env },
+    env: { DATABASE_URL: db.url, ...variant.env },
     port: PORTS.nginx,
     apiBasePort: PORTS.api,
     instances: 2,
@@ -391,7 +391,7 @@ async function phase2() {
   );
   const db = await scratchDatabase(ADMIN_URL, 'armazem_bench_credit_hot');
   const stack = startStack({
-    env: { DATABASE_URL: db.url, LOG_LEVEL: 'warn' },
+    env: { DATABASE_URL: db.url },
     port: PORTS.nginx,
     apiBasePort: PORTS.api,
     instances: 2,

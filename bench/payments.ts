@@ -22,13 +22,14 @@
  * table once, with 2 worker processes; SIGKILL one instance and one worker at
  * half time), BENCH_VERBOSE=1 (prints when each run's load starts, to line up
  * a profile or a CPU sampler with the run), BENCH_LOG_LEVEL (the instances'
- * LOG_LEVEL, warn; info logs each request's time in the instance, kept with
+ * LOG_LEVEL; the profile's warn by default; info logs each request's time in the instance, kept with
  * BENCH_KEEP_LOGS=dir). Each run's line counts the requests
  * over 10 ms in each 10 s: where the tail is. Writes bench/reports/payments.html (and .png).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import { PROFILES } from '../scripts/stack-config.ts';
 import { purgeProcessors, type RunResult, rampOnly, runSchedule } from './lib/payments-run.ts';
 import {
   allScheduleFiles,
@@ -50,7 +51,7 @@ const WORKERS = process.env.BENCH_WORKERS ?? (KILL ? '2' : '0');
 const REFERENCE = process.env.BENCH_REFERENCE !== '0' && !KILL;
 const REFERENCE_ALL = REFERENCE && process.env.BENCH_REFERENCE_ALL === '1';
 /** The payments profile's small heaps; BENCH_NODE_FLAGS trades memory for latency. */
-const NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=4 --max-old-space-size=56';
+const NODE_FLAGS = process.env.BENCH_NODE_FLAGS ?? PROFILES.payments.nodeFlags;
 const PROCESSOR_PORTS = { default: 3801, fallback: 3802 };
 const processors = {
   url: {
@@ -233,15 +234,15 @@ async function main() {
         STACK_PROCESSORS: '0',
         PAYMENT_PROCESSOR_URL_DEFAULT: processors.url.default,
         PAYMENT_PROCESSOR_URL_FALLBACK: processors.url.fallback,
-        // As the payments profile deploys it: small heaps, and the workers inside
-        // the two instances. The SIGKILL variant keeps two separate workers, one to kill.
+        // The payments profile as deployed (its heaps, log level and pool; the workers inside the
+        // two instances); the SIGKILL variant keeps two separate workers, one to kill.
         STACK_WORKERS: WORKERS,
-        WORKER_IN_PROCESS: WORKERS === '0' ? 'true' : 'false',
+        ...(WORKERS === '0' ? {} : { WORKER_IN_PROCESS: 'false' }),
         STACK_NODE_FLAGS: NODE_FLAGS,
         STACK_RUN: 'dist',
-        PAYMENTS_PURGE_ENABLED: 'true',
-        LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'warn',
+        ...(process.env.BENCH_LOG_LEVEL ? { LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : {}),
       },
+      profile: 'payments',
       port: 3898,
       apiBasePort: 3851,
       instances: 2,

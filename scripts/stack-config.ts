@@ -87,10 +87,13 @@ export const PROFILES = {
     redis: true,
     bot: false,
     nodeFlags: '--max-semi-space-size=4 --max-old-space-size=56',
-    env: { WORKER_IN_PROCESS: 'true', DB_POOL_MAX: '5', PAYMENTS_PURGE_ENABLED: 'true' } as Record<
-      string,
-      string
-    >,
+    // No per-request log lines in the contest shapes (nginx logs none either): docs/decisions.md.
+    env: {
+      WORKER_IN_PROCESS: 'true',
+      DB_POOL_MAX: '5',
+      PAYMENTS_PURGE_ENABLED: 'true',
+      LOG_LEVEL: 'warn',
+    } as Record<string, string>,
   },
   credit: {
     workers: 0,
@@ -105,6 +108,7 @@ export const PROFILES = {
       CREDIT_ASYNC_COMMIT: 'true',
       CREDIT_BATCH_CONCURRENCY: '1',
       CREDIT_WARMUP: 'true',
+      LOG_LEVEL: 'warn',
     } as Record<string, string>,
   },
 };

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { PROFILES } from '../../scripts/stack-config.ts';
 import { ROOT } from '../helpers/process.ts';
 
 /**
@@ -113,6 +114,23 @@ describe('docker-compose.yml', () => {
         expect(compose.volumes, `named volume ${volume}`).toHaveProperty(volume);
         expect(s?.networks).toEqual(['backend']);
       }
+    },
+  );
+
+  it.each(['payments', 'credit'] as const)(
+    '%s: `stack:up --profile` runs the instances as compose does (settings, log level, node flags, no worker)',
+    (profile) => {
+      const apis = inProfile(profile).filter(([, s]) => s.build === '.' && s.command === undefined);
+      expect(apis).toHaveLength(2);
+      const shape = PROFILES[profile];
+      for (const [name, api] of apis) {
+        for (const [key, value] of Object.entries(shape.env))
+          expect(api.environment?.[key], `${name} ${key}`).toBe(value);
+        expect(api.environment?.NODE_OPTIONS, `${name} NODE_OPTIONS`).toBe(shape.nodeFlags);
+      }
+      expect(
+        inProfile(profile).filter(([, s]) => s.command?.[0] === 'dist/entrypoints/worker.js'),
+      ).toHaveLength(shape.workers);
     },
   );
 
