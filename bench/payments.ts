@@ -23,7 +23,8 @@
  * half time), BENCH_VERBOSE=1 (prints when each run's load starts, to line up
  * a profile or a CPU sampler with the run), BENCH_LOG_LEVEL (the instances'
  * LOG_LEVEL; the profile's warn by default; info logs each request's time in the instance, kept with
- * BENCH_KEEP_LOGS=dir). Each run's line counts the requests
+ * BENCH_KEEP_LOGS=dir), BENCH_AUDIT_EVERY_MS (10000, the contest's pace; lower it
+ * to count how often the contest's audit window races with calls in flight). Each run's line counts the requests
  * over 10 ms in each 10 s: where the tail is. Writes bench/reports/payments.html (and .png).
  */
 import { readFileSync, statSync } from 'node:fs';

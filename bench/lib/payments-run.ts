@@ -32,6 +32,8 @@ const ADMIN = { 'x-rinha-token': '123', 'content-type': 'application/json' };
 /** The contest's auditor reads the last 10 s up to 100 ms ago. */
 const AUDIT_WINDOW_MS = 10_000;
 const CONTEST_AUDIT_LAG_MS = 100;
+/** The contest audits every 10 s; BENCH_AUDIT_EVERY_MS audits more often, to count how often its window races (docs/decisions.md). */
+const AUDIT_EVERY_MS = Number(process.env.BENCH_AUDIT_EVERY_MS ?? 10_000);
 /** Long enough that nothing requested in the window is still on its way to a processor. */
 export const settledAuditLagMs = (schedule: Schedule) =>
   Math.max(CONTEST_AUDIT_LAG_MS, ...schedule.stages.flatMap((s) => [s.default.delay, s.fallback.delay])) +
@@ -230,7 +232,7 @@ export async function runSchedule(
         found.contest += await audit(...window(CONTEST_AUDIT_LAG_MS), `${at} (contest's window)`);
         found.settled += await audit(...window(settledLag), `${at} (up to ${settledLag} ms ago)`);
       })();
-    }, 10_000);
+    }, AUDIT_EVERY_MS);
 
     if (process.env.BENCH_VERBOSE === '1') console.log(`load starts ${startIso}`);
     during?.(start);
