@@ -114,8 +114,9 @@ describe('payments waiting for the default', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     t.deps.db.pool.off('acquire', count);
-    // Woken by each accept, at 25 ms a look, it would be 80 or more.
-    expect(looks).toBeLessThanOrEqual(30);
+    // About 20 looks in 2 s, plus the worker's other statements meanwhile (the trial payments'
+    // records): 26–31 acquires measured. Woken by each accept, at 25 ms a look, it would be 80 or more.
+    expect(looks).toBeLessThanOrEqual(40);
     await processors.configure('default', 'failure', false);
     await eventually(async () => {
       for (const id of [first, ...ids]) expect(await status(id)).toMatchObject({ status: 'processed' });
