@@ -41,6 +41,8 @@ const HOT_SECONDS = Number(env.BENCH_HOT_SECONDS ?? 10);
 const HOT_CONNECTIONS = Number(env.BENCH_HOT_CONNECTIONS ?? 64);
 const PHASES = (env.BENCH_PHASES ?? '1,2').split(',');
 const PORTS = { nginx: 29_999, api: 29_001, reference: 29_998 };
+/** The stack runs compiled dist/, as the image does (type stripping costs memory per process: docs/decisions.md). */
+const AS_DEPLOYED = { STACK_RUN: 'dist' };
 
 const pct = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
@@ -221,8 +223,7 @@ const VARIANTS: Array<{ name: string; env: Record<string, string> }> = (env.BENC
 async function armazemRun(variant: { name: string; env: Record<string, string> }): Promise<Run> {
   const db = await scratchDatabase(ADMIN_URL, 'armazem_bench_credit');
   const stack = startStack({
-    // Compiled dist/, as the image runs it (docs/decisions.md: type stripping costs memory per process).
-    env: { DATABASE_URL: db.url, STACK_RUN: 'dist', ...variant.env },
+    env: { DATABASE_URL: db.url, ...AS_DEPLOYED, ...variant.env },
     port: PORTS.nginx,
     apiBasePort: PORTS.api,
     instances: 2,
@@ -392,7 +393,7 @@ async function phase2() {
   );
   const db = await scratchDatabase(ADMIN_URL, 'armazem_bench_credit_hot');
   const stack = startStack({
-    env: { DATABASE_URL: db.url, STACK_RUN: 'dist' },
+    env: { DATABASE_URL: db.url, ...AS_DEPLOYED },
     port: PORTS.nginx,
     apiBasePort: PORTS.api,
     instances: 2,

@@ -114,8 +114,8 @@ describe('payments waiting for the default', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
     t.deps.db.pool.off('acquire', count);
-    // About 20 looks in 2 s, plus the worker's other statements meanwhile (the trial payments'
-    // records): 26–31 acquires measured. Woken by each accept, at 25 ms a look, it would be 80 or more.
+    // About 20 looks in 2 s, plus the worker's other statements meanwhile: 26–31 acquires
+    // measured. Woken by each accept, at 25 ms a look, it would be 80 or more.
     expect(looks).toBeLessThanOrEqual(40);
     await processors.configure('default', 'failure', false);
     await eventually(async () => {
