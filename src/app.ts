@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import cors from '@fastify/cors';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
@@ -5,7 +6,7 @@ import type { Deps } from './deps.ts';
 import type { AppInstance } from './http/app-instance.ts';
 import { registerAuth } from './http/auth.ts';
 import { clientErrorHandler, frameworkErrors } from './http/edge-errors.ts';
-import { hotReadServer } from './http/hot-reads.ts';
+import { hotReadServer, type Replayed } from './http/hot-reads.ts';
 import { registerOpenApi } from './http/openapi.ts';
 import { registerProblemHandlers } from './http/problem.ts';
 import { Problem } from './http/problem-schema.ts';
@@ -18,6 +19,7 @@ import { authRoutes } from './modules/auth/auth.routes.ts';
 import { linkCodeRoutes } from './modules/bot/link-code.routes.ts';
 import { catalogRoutes } from './modules/catalog/catalog.routes.ts';
 import { productHotRead } from './modules/catalog/hot-read.ts';
+import { contestLanes } from './modules/credit/contest.lane.ts';
 import { contestRoutes } from './modules/credit/contest.routes.ts';
 import { creditRoutes } from './modules/credit/credit.routes.ts';
 import { customerRoutes } from './modules/customers/customers.routes.ts';
@@ -34,16 +36,24 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
   let closing = false;
   const durations = new RequestDurations(deps.metrics);
   const origins = deps.config.CORS_ORIGINS?.split(',');
+  // Through the app once it exists: a lane's request whose body did not validate is answered by Fastify.
+  let replay = (_req: IncomingMessage, _body: Buffer): Promise<Replayed> =>
+    Promise.reject(new Error('the app is not built yet'));
   const app = Fastify({
     loggerInstance: deps.log,
     genReqId: requestIdFor,
     logController: new OneLinePerRequest(durations),
-    // Near-copy hits answered before Fastify; not with CORS or tracing, whose headers and spans Fastify adds.
+    // Near-copy hits and the contest's routes answered before Fastify; not with CORS or tracing, whose headers and spans Fastify adds.
     ...(origins || tracingEnabled()
       ? {}
       : {
           serverFactory: hotReadServer({
             reads: [productHotRead(deps.catalog.cache)],
+            lanes:
+              deps.config.CREDIT_CONTEST_ROUTES && deps.config.CREDIT_CONTEST_LANE
+                ? contestLanes(deps.credit, deps.log)
+                : [],
+            replay: (req, body) => replay(req, body),
             log: deps.log,
             durations,
             closing: () => closing,
@@ -56,6 +66,14 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
     trustProxy: trustProxy(deps.config.TRUST_PROXY),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  replay = (req, body) =>
+    app.inject({
+      method: req.method as 'POST',
+      url: req.url as string,
+      headers: req.headers,
+      payload: body,
+      remoteAddress: req.socket.remoteAddress,
+    });
   app.setValidatorCompiler(validatorCompiler);
   // Bodies are JSON only: anything else is 415, not a string to validate.
   app.removeContentTypeParser('text/plain');

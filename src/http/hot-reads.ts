@@ -7,12 +7,14 @@ import { completedLine, REQUEST_ID_LOG_LABEL, type RequestDurations } from './re
 import { SECURITY_HEADERS } from './security-headers.ts';
 
 /**
- * A GET whose answer an instance already holds in memory (a near copy of a
- * cached catalog body), answered in the server's request listener before
- * Fastify builds a request and runs its hooks. The answer is the one Fastify
- * would send — same status, body and headers, the same log line and
- * histogram sample — at a fraction of the CPU (docs/decisions.md). Anything
- * else, and any URL `body` declines, goes to Fastify as usual.
+ * Requests answered in the server's request listener, before Fastify builds
+ * a request and runs its hooks: a GET whose answer an instance already holds
+ * in memory (a near copy of a cached catalog body), and lanes — routes with
+ * I/O of their own whose whole work is a few lines (the Rinha 2024/Q1
+ * contract). The answer is the one Fastify would send — same status, body
+ * and headers, the same log line and histogram sample — at a fraction of the
+ * CPU (docs/decisions.md). Anything else, and anything a read or a lane
+ * declines, goes to Fastify as usual.
  */
 export interface HotRead {
   /** The route template, as the log and the histogram name it. */
@@ -23,13 +25,45 @@ export interface HotRead {
   body(url: string): string | undefined;
 }
 
+/** How a lane answers a request it took. */
+export interface LaneReply {
+  readonly requestId: string;
+  /** Sends `body` with the security headers, the request id, one log line and one histogram sample. */
+  send(status: number, contentType: string, body: string, headers?: Readonly<Record<string, string>>): void;
+  /** Hands the request, its body already read, to Fastify, which answers, logs and counts it. */
+  pass(body: Buffer): void;
+}
+
+/** Fastify's answer to a request replayed through it (app.inject). */
+export interface Replayed {
+  statusCode: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  rawPayload: Buffer;
+}
+
+/** A route with I/O of its own, served in the listener. */
+export interface Lane {
+  /** The route template, as the log and the histogram name it. */
+  route: string;
+  /** Whether the lane serves this request, from its method, URL and headers alone (nothing read yet). */
+  matches(req: IncomingMessage): boolean;
+  /** Answers the request exactly once, through `reply`. */
+  serve(req: IncomingMessage, reply: LaneReply): void;
+}
+
 export interface HotReadOptions {
   reads: readonly HotRead[];
+  lanes?: readonly Lane[];
+  /** Runs a request whose body a lane has read through Fastify (app.inject); required with lanes. */
+  replay?: (req: IncomingMessage, body: Buffer) => Promise<Replayed>;
   log: Logger;
   durations: RequestDurations;
   /** True once the app is closing: Fastify answers then (503, or connection: close). */
   closing(): boolean;
 }
+
+/** Set by the real server on the real connection, not copied from a replayed answer. */
+const HOP_HEADERS = new Set(['connection', 'keep-alive', 'date', 'transfer-encoding']);
 
 /** Fastify's serverFactory: node:http with Fastify's own timeouts, hot reads first. */
 export function hotReadServer(o: HotReadOptions): FastifyServerFactory {
@@ -38,27 +72,79 @@ export function hotReadServer(o: HotReadOptions): FastifyServerFactory {
     // Flat [name, value, …] pairs: writeHead takes them as they are, no object to copy per response.
     fixed: Object.entries({ ...SECURITY_HEADERS, ...read.headers }).flat(),
   }));
+  /** Sends one answer as Fastify would (`headers` flat, without the request id and length), then its histogram sample and log line. */
+  const respond = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    a: { route: string; start: number; requestId: string; status: number; body: string },
+    headers: string[],
+  ) => {
+    res.writeHead(a.status, [
+      ...headers,
+      REQUEST_ID_HEADER,
+      a.requestId,
+      'content-length',
+      String(Buffer.byteLength(a.body)),
+    ]);
+    res.end(a.body);
+    const ms = performance.now() - a.start;
+    const method = req.method as string;
+    o.durations.observe(method, a.route, a.status, ms);
+    o.log.info(
+      { [REQUEST_ID_LOG_LABEL]: a.requestId, ...completedLine(method, req.url as string, a.status, ms) },
+      'request completed',
+    );
+  };
+  const security = Object.entries(SECURITY_HEADERS).flat();
+  const lanes = o.lanes ?? [];
+  const laneReply = (req: IncomingMessage, res: ServerResponse, route: string): LaneReply => {
+    const start = performance.now();
+    const requestId = requestIdFor(req);
+    return {
+      requestId,
+      send(status, contentType, body, headers) {
+        const extra = headers ? Object.entries(headers).flat() : [];
+        respond(req, res, { route, start, requestId, status, body }, [
+          ...security,
+          ...extra,
+          'content-type',
+          contentType,
+        ]);
+      },
+      pass(body) {
+        if (!o.replay) throw new Error('a lane passed a request on, but no replay was configured');
+        o.replay(req, body).then(
+          (r) => {
+            const headers = Object.entries(r.headers).filter(
+              ([name, value]) => value !== undefined && !HOP_HEADERS.has(name),
+            ) as Array<[string, string | string[] | number]>;
+            res.writeHead(r.statusCode, Object.fromEntries(headers));
+            res.end(r.rawPayload);
+          },
+          (err: unknown) => {
+            o.log.error(
+              { err, [REQUEST_ID_LOG_LABEL]: requestId },
+              'replaying a request through Fastify failed',
+            );
+            res.destroy();
+          },
+        );
+      },
+    };
+  };
+  const take = (req: IncomingMessage, res: ServerResponse): boolean => {
+    const lane = lanes.find((l) => l.matches(req));
+    if (lane === undefined) return false;
+    lane.serve(req, laneReply(req, res, lane.route));
+    return true;
+  };
   const answer = (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url as string;
     for (const { read, fixed } of answers) {
       const body = read.body(url);
       if (body === undefined) continue;
       const start = performance.now();
-      const requestId = requestIdFor(req);
-      res.writeHead(200, [
-        ...fixed,
-        REQUEST_ID_HEADER,
-        requestId,
-        'content-length',
-        String(Buffer.byteLength(body)),
-      ]);
-      res.end(body);
-      const ms = performance.now() - start;
-      o.durations.observe('GET', read.route, 200, ms);
-      o.log.info(
-        { [REQUEST_ID_LOG_LABEL]: requestId, ...completedLine('GET', url, 200, ms) },
-        'request completed',
-      );
+      respond(req, res, { route: read.route, start, requestId: requestIdFor(req), status: 200, body }, fixed);
       return true;
     }
     return false;
@@ -69,15 +155,17 @@ export function hotReadServer(o: HotReadOptions): FastifyServerFactory {
       number
     >;
     const server = http.createServer((req, res) => {
-      // Only a plain GET: no body to read, no CORS preflight or HEAD semantics to mirror.
-      if (
-        req.method === 'GET' &&
-        req.headers['content-length'] === undefined &&
-        req.headers['transfer-encoding'] === undefined &&
-        !o.closing() &&
-        answer(req, res)
-      )
-        return;
+      if (!o.closing()) {
+        // Reads: only a plain GET, with no body to read, no CORS preflight or HEAD semantics to mirror.
+        if (
+          req.method === 'GET' &&
+          req.headers['content-length'] === undefined &&
+          req.headers['transfer-encoding'] === undefined &&
+          answer(req, res)
+        )
+          return;
+        if (lanes.length > 0 && take(req, res)) return;
+      }
       handler(req, res);
     });
     // What Fastify sets on the server it makes itself.

@@ -45,18 +45,23 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
   return reply
     .code(problem.status)
     .type('application/problem+json')
-    .send({
-      type: `urn:armazem:problem:${problem.code}`,
-      title: problem.title,
-      status: problem.status,
-      detail: problem.message,
-      // The path, cut short: a refused request may carry a very long one.
-      instance: (request.url.split('?')[0] ?? '').slice(0, 512),
-      code: problem.code,
-      requestId: request.id,
-      ...problem.extensions,
-      ...(problem.errors ? { errors: problem.errors } : {}),
-    });
+    .send(problemBody(problem, request.url, request.id));
+}
+
+/** The problem+json body, its members in the order the Problem schema serializes them. */
+export function problemBody(problem: AppError, url: string, requestId: string): Record<string, unknown> {
+  return {
+    type: `urn:armazem:problem:${problem.code}`,
+    title: problem.title,
+    status: problem.status,
+    detail: problem.message,
+    // The path, cut short: a refused request may carry a very long one.
+    instance: (url.split('?')[0] ?? '').slice(0, 512),
+    code: problem.code,
+    requestId,
+    ...(problem.errors ? { errors: problem.errors } : {}),
+    ...problem.extensions,
+  };
 }
 
 /**

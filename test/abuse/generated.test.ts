@@ -1,9 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { validatorCompiler } from '../../src/http/validation.ts';
 import { ensureContestClients } from '../../src/modules/credit/contest-clients.ts';
 import { TEST_JWT_SECRET, useTestApp } from '../helpers/app.ts';
 import { handMadeJwt } from '../helpers/customers.ts';
-import { type Case, generateCases, operations } from './openapi-cases.ts';
+import { type Case, generateCases, operations, serverAccepts } from './openapi-cases.ts';
 
 /**
  * Every operation of /openapi.json attacked with generated bad requests
@@ -37,16 +36,7 @@ beforeAll(async () => {
   const sign = (payload: Record<string, unknown>, secret = TEST_JWT_SECRET) =>
     `Bearer ${handMadeJwt({ iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600, ...payload }, secret)}`;
   cases = generateCases(operations(doc), {
-    // The server's own validator, on the one field: a case it would accept is not a bad-input case.
-    accepts: (schema, value, part) => {
-      const validate = validatorCompiler({
-        schema: { type: 'object', properties: { f: schema } },
-        httpPart: part,
-        method: 'POST',
-        url: '/',
-      }) as (data: unknown) => boolean;
-      return validate({ f: value });
-    },
+    accepts: serverAccepts,
     pathValue: (_path, name) => (name === 'correlationId' ? '3f7c2a1e-9b4d-4c8e-a2f1-6d5e4b3a2c1f' : '1'),
     badTokens: [
       ['an expired token', sign({ sub: '1', role: 'admin', iat: 1_700_000_000, exp: 1_700_000_900 })],

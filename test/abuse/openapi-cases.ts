@@ -1,3 +1,5 @@
+import { validatorCompiler } from '../../src/http/validation.ts';
+
 /**
  * Bad requests generated from the OpenAPI document, so every operation —
  * including ones added later — is attacked without new test code. Each case
@@ -519,3 +521,14 @@ export function generateCases(ops: Operation[], fixture: Fixture): Case[] {
 }
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+
+/** The server's own validator, on one field: a case it would accept is not a bad-input case. */
+export const serverAccepts: Fixture['accepts'] = (schema, value, part) => {
+  const validate = validatorCompiler({
+    schema: { type: 'object', properties: { f: schema } },
+    httpPart: part,
+    method: 'POST',
+    url: '/',
+  }) as (data: unknown) => boolean;
+  return validate({ f: value });
+};

@@ -10,7 +10,7 @@ const NO_CLIENT = 2_147_483_647;
  * CREDIT_WARMUP, before the instance listens: every credit connection opened
  * and its statements planned (a credit and a debit, rolled back), then the
  * contest routes asked `rounds` times each, over real loopback connections
- * (a private server on the app's routing), for answers that change nothing —
+ * (a private server on the app's own listener), for answers that change nothing —
  * a statement, a post to a client that does not exist (through the batcher
  * and credit_post()), a refused body — so V8 has compiled the request path,
  * Node's HTTP server included, before the first real request.
@@ -22,7 +22,9 @@ export async function warmUpCredit(
 ): Promise<void> {
   await credit.warm(opts.connections, 1);
   await app.ready();
-  const server = http.createServer((req, res) => app.routing(req, res));
+  // The listener the instance serves with (the contest's lane first), on a private port.
+  const [listener] = app.server.listeners('request') as http.RequestListener[];
+  const server = http.createServer(listener ?? ((req, res) => app.routing(req, res)));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const send = (method: string, path: string, body?: string) =>
