@@ -40,6 +40,11 @@ const Process = {
     ],
     { default: 'info', description: 'JSON lines on stdout; at `info`, one per request.' },
   ),
+  LISTENER_LANES: Type.Boolean({
+    default: true,
+    description:
+      'Answer the contests’ hot routes (`POST /payments`, and `/clientes/{id}/…` when CREDIT_CONTEST_ROUTES is on) in the server’s listener before Fastify: the same answers for less CPU per request; off, Fastify answers them all.',
+  }),
   BODY_LIMIT_BYTES: Type.Integer({
     minimum: 1024,
     maximum: 10_485_760,
@@ -383,11 +388,6 @@ const Credit = {
     default: false,
     description:
       'Before listening, open the credit connections and run each credit statement on them (rolled back), and send the contest routes a few hundred requests that change nothing, so the first requests meet neither cold connections nor cold code.',
-  }),
-  CREDIT_CONTEST_LANE: Type.Boolean({
-    default: true,
-    description:
-      'With the contest routes on, answer them in the server’s listener before Fastify (same answers, less CPU per request); off, Fastify answers them all.',
   }),
   CREDIT_CONTEST_ROUTES: Type.Boolean({
     default: false,

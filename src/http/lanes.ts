@@ -1,0 +1,109 @@
+import type { IncomingMessage } from 'node:http';
+import type { TSchema } from 'typebox';
+import type { AppError } from '../errors.ts';
+import type { Logger } from '../platform/logger.ts';
+import type { Lane, LaneReply } from './hot-reads.ts';
+import { problemBody, toAppError } from './problem.ts';
+import { validatorCompiler } from './validation.ts';
+
+/** What a lane's handler answers; a thrown error is answered as its problem. */
+export interface LaneAnswer {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export const JSON_TYPE = 'application/json; charset=utf-8';
+const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
+/** Bodies of known length up to this are read by a lane; a larger one goes to Fastify and its body limit. */
+const MAX_BODY = 4096;
+
+interface LaneOptions<P> {
+  /** The route template, as the log and the histogram name it. */
+  route: string;
+  /** The URL's parameters when the URL is the route's canonical form, else undefined (Fastify answers). */
+  params(url: string): P | undefined;
+  /** How this route tells its problems (the Rinha 2024/Q1 routes answer 422 where armazem answers 400). */
+  adjust?: (problem: AppError) => AppError;
+  log: Logger;
+}
+
+/** Answers `run`'s outcome, or its error as the problem Fastify's error handler would send. */
+function answer(
+  reply: LaneReply,
+  req: IncomingMessage,
+  o: LaneOptions<unknown>,
+  run: () => Promise<LaneAnswer>,
+) {
+  run().then(
+    (a) => reply.send(a.status, a.contentType, a.body),
+    (err: unknown) => {
+      const problem = (o.adjust ?? ((p) => p))(toAppError(err as Error));
+      if (problem.status >= 500)
+        o.log.error({ err: problem.cause ?? err, code: problem.code }, problem.message);
+      reply.send(
+        problem.status,
+        PROBLEM_TYPE,
+        JSON.stringify(problemBody(problem, req.url as string, reply.requestId)),
+        problem.headers,
+      );
+    },
+  );
+}
+
+/**
+ * A JSON POST served in the listener (http/hot-reads.ts): its canonical URL
+ * with a JSON body of known length is read here and checked with the route's
+ * own body schema, compiled by the same validator Fastify uses; a body that
+ * does not parse or validate is replayed through Fastify, which answers it
+ * as the route does, so no refusal is written twice.
+ */
+export function jsonPostLane<P, B>(
+  o: LaneOptions<P> & { body: TSchema; handle(params: P, body: B): Promise<LaneAnswer> },
+): Lane {
+  const validate = validatorCompiler({ schema: o.body, method: 'POST', url: o.route, httpPart: 'body' }) as (
+    data: unknown,
+  ) => boolean;
+  return {
+    route: o.route,
+    matches(req) {
+      if (req.method !== 'POST' || req.headers['transfer-encoding'] !== undefined) return false;
+      const type = req.headers['content-type']?.toLowerCase();
+      if (type !== 'application/json' && type !== JSON_TYPE) return false;
+      const length = Number(req.headers['content-length']);
+      return length >= 1 && length <= MAX_BODY && o.params(req.url as string) !== undefined;
+    },
+    serve(req, reply) {
+      const params = o.params(req.url as string) as P;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        let body: unknown;
+        try {
+          body = JSON.parse(raw.toString('utf8'));
+        } catch {
+          return reply.pass(raw);
+        }
+        if (!validate(body)) return reply.pass(raw);
+        answer(reply, req, o as LaneOptions<unknown>, () => o.handle(params, body as B));
+      });
+    },
+  };
+}
+
+/** A GET without a body or query, served in the listener from its canonical URL. */
+export function getLane<P>(o: LaneOptions<P> & { handle(params: P): Promise<LaneAnswer> }): Lane {
+  return {
+    route: o.route,
+    matches: (req) =>
+      req.method === 'GET' &&
+      req.headers['content-length'] === undefined &&
+      req.headers['transfer-encoding'] === undefined &&
+      o.params(req.url as string) !== undefined,
+    serve(req, reply) {
+      const params = o.params(req.url as string) as P;
+      answer(reply, req, o as LaneOptions<unknown>, () => o.handle(params));
+    },
+  };
+}
