@@ -25,7 +25,6 @@ import { creditRoutes } from './modules/credit/credit.routes.ts';
 import { customerRoutes } from './modules/customers/customers.routes.ts';
 import { opsRoutes } from './modules/ops/ops.routes.ts';
 import { orderRoutes } from './modules/orders/orders.routes.ts';
-import { paymentLanes } from './modules/payments/payments.lane.ts';
 import { paymentRoutes } from './modules/payments/payments.routes.ts';
 import { tracingEnabled } from './platform/tracing.ts';
 
@@ -44,18 +43,16 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
     loggerInstance: deps.log,
     genReqId: requestIdFor,
     logController: new OneLinePerRequest(durations),
-    // Near-copy hits and the contests' routes answered before Fastify; not with CORS or tracing, whose headers and spans Fastify adds.
+    // Near-copy hits and the contest's routes answered before Fastify; not with CORS or tracing, whose headers and spans Fastify adds.
     ...(origins || tracingEnabled()
       ? {}
       : {
           serverFactory: hotReadServer({
             reads: [productHotRead(deps.catalog.cache)],
-            lanes: deps.config.LISTENER_LANES
-              ? [
-                  ...paymentLanes(deps.payments, deps.log),
-                  ...(deps.config.CREDIT_CONTEST_ROUTES ? contestLanes(deps.credit, deps.log) : []),
-                ]
-              : [],
+            lanes:
+              deps.config.LISTENER_LANES && deps.config.CREDIT_CONTEST_ROUTES
+                ? contestLanes(deps.credit, deps.log)
+                : [],
             replay: (req, body) => replay(req, body),
             log: deps.log,
             durations,

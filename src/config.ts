@@ -43,7 +43,7 @@ const Process = {
   LISTENER_LANES: Type.Boolean({
     default: true,
     description:
-      'Answer the contests’ hot routes (`POST /payments`, and `/clientes/{id}/…` when CREDIT_CONTEST_ROUTES is on) in the server’s listener before Fastify: the same answers for less CPU per request; off, Fastify answers them all.',
+      'Answer the Rinha 2024/Q1 routes (`/clientes/{id}/…`, when CREDIT_CONTEST_ROUTES is on) in the server’s listener before Fastify: the same answers for less CPU per request; off, Fastify answers them all.',
   }),
   BODY_LIMIT_BYTES: Type.Integer({
     minimum: 1024,

@@ -16,33 +16,6 @@ export interface PaymentsDeps {
   orders: OrderRepository;
 }
 
-/** The Rinha de Backend 2025 payment request. */
-export const PaymentInput = Type.Object(
-  {
-    correlationId: Type.String({ format: 'uuid' }),
-    amount: Type.Union([
-      Type.Number({ exclusiveMinimum: 0, maximum: 999_999_999_999.99 }),
-      Type.String({ pattern: '^[0-9]{1,12}(\\.[0-9]{1,2})?$' }),
-    ]),
-  },
-  { additionalProperties: false },
-);
-export type PaymentInput = Type.Static<typeof PaymentInput>;
-
-/** Accepts a valid payment request durably, or throws its problem (a bad amount, a reused correlationId). */
-export async function acceptPayment(payments: PaymentRepository, input: PaymentInput): Promise<void> {
-  const amount = parseMoney(input.amount, 'body.amount', 12);
-  if (Number(amount) <= 0) throw ERRORS.invalidField('body.amount', 'must be greater than 0');
-  const outcome = await payments.accept(input.correlationId.toLowerCase(), amount);
-  if (outcome === 'conflict') {
-    throw ERRORS.conflict(
-      'correlation_id_reused',
-      'body.correlationId',
-      'this correlationId was already used with another amount',
-    );
-  }
-}
-
 const SummaryPart = Type.Object({ totalRequests: Type.Integer(), totalAmount: Type.Number() });
 
 /** The Rinha de Backend 2025 contract, plus a payment's status. No login: the test sends none. */
@@ -53,12 +26,30 @@ export function paymentRoutes(app: AppInstance, { config, payments, orders }: Pa
       schema: {
         tags: ['payments'],
         summary: 'Accept a payment: 202 once it is durable; it is then processed exactly once',
-        body: PaymentInput,
+        body: Type.Object(
+          {
+            correlationId: Type.String({ format: 'uuid' }),
+            amount: Type.Union([
+              Type.Number({ exclusiveMinimum: 0, maximum: 999_999_999_999.99 }),
+              Type.String({ pattern: '^[0-9]{1,12}(\\.[0-9]{1,2})?$' }),
+            ]),
+          },
+          { additionalProperties: false },
+        ),
         response: { 202: Type.String({ maxLength: 0, description: 'No body' }), ...ProblemResponses },
       },
     },
     async (request, reply) => {
-      await acceptPayment(payments, request.body);
+      const amount = parseMoney(request.body.amount, 'body.amount', 12);
+      if (Number(amount) <= 0) throw ERRORS.invalidField('body.amount', 'must be greater than 0');
+      const outcome = await payments.accept(request.body.correlationId.toLowerCase(), amount);
+      if (outcome === 'conflict') {
+        throw ERRORS.conflict(
+          'correlation_id_reused',
+          'body.correlationId',
+          'this correlationId was already used with another amount',
+        );
+      }
       return reply.code(202).send('');
     },
   );
