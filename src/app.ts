@@ -49,11 +49,14 @@ export async function buildApp(deps: Deps): Promise<AppInstance> {
       : {
           serverFactory: hotReadServer({
             reads: [productHotRead(deps.catalog.cache)],
-            lanes:
-              deps.config.LISTENER_LANES && deps.config.CREDIT_CONTEST_ROUTES
-                ? contestLanes(deps.credit, deps.log)
-                : [],
-            replay: (req, body) => replay(req, body),
+            ...(deps.config.LISTENER_LANES && deps.config.CREDIT_CONTEST_ROUTES
+              ? {
+                  lanes: {
+                    routes: contestLanes(deps.credit, deps.log),
+                    replay: (req, body) => replay(req, body),
+                  },
+                }
+              : {}),
             log: deps.log,
             durations,
             closing: () => closing,

@@ -45,17 +45,21 @@ export interface Replayed {
 export interface Lane {
   /** The route template, as the log and the histogram name it. */
   route: string;
-  /** Whether the lane serves this request, from its method, URL and headers alone (nothing read yet). */
-  matches(req: IncomingMessage): boolean;
-  /** Answers the request exactly once, through `reply`. */
-  serve(req: IncomingMessage, reply: LaneReply): void;
+  /**
+   * From the method, URL and headers alone (nothing read yet): how the lane
+   * answers this request, exactly once, through `reply` — or undefined to
+   * leave it to Fastify.
+   */
+  take(req: IncomingMessage): ((reply: LaneReply) => void) | undefined;
 }
 
 export interface HotReadOptions {
   reads: readonly HotRead[];
-  lanes?: readonly Lane[];
-  /** Runs a request whose body a lane has read through Fastify (app.inject); required with lanes. */
-  replay?: (req: IncomingMessage, body: Buffer) => Promise<Replayed>;
+  lanes?: {
+    routes: readonly Lane[];
+    /** Runs a request whose body a lane has read through Fastify (app.inject). */
+    replay(req: IncomingMessage, body: Buffer): Promise<Replayed>;
+  };
   log: Logger;
   durations: RequestDurations;
   /** True once the app is closing: Fastify answers then (503, or connection: close). */
@@ -96,7 +100,8 @@ export function hotReadServer(o: HotReadOptions): FastifyServerFactory {
     );
   };
   const security = Object.entries(SECURITY_HEADERS).flat();
-  const lanes = o.lanes ?? [];
+  const lanes = o.lanes?.routes ?? [];
+  const replay = o.lanes?.replay;
   const laneReply = (req: IncomingMessage, res: ServerResponse, route: string): LaneReply => {
     const start = performance.now();
     const requestId = requestIdFor(req);
@@ -112,8 +117,7 @@ export function hotReadServer(o: HotReadOptions): FastifyServerFactory {
         ]);
       },
       pass(body) {
-        if (!o.replay) throw new Error('a lane passed a request on, but no replay was configured');
-        o.replay(req, body).then(
+        (replay as NonNullable<typeof replay>)(req, body).then(
           (r) => {
             const headers = Object.entries(r.headers).filter(
               ([name, value]) => value !== undefined && !HOP_HEADERS.has(name),
@@ -133,10 +137,13 @@ export function hotReadServer(o: HotReadOptions): FastifyServerFactory {
     };
   };
   const take = (req: IncomingMessage, res: ServerResponse): boolean => {
-    const lane = lanes.find((l) => l.matches(req));
-    if (lane === undefined) return false;
-    lane.serve(req, laneReply(req, res, lane.route));
-    return true;
+    for (const lane of lanes) {
+      const serve = lane.take(req);
+      if (serve === undefined) continue;
+      serve(laneReply(req, res, lane.route));
+      return true;
+    }
+    return false;
   };
   const answer = (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url as string;

@@ -66,44 +66,48 @@ export function jsonPostLane<P, B>(
   ) => boolean;
   return {
     route: o.route,
-    matches(req) {
-      if (req.method !== 'POST' || req.headers['transfer-encoding'] !== undefined) return false;
+    take(req) {
+      if (req.method !== 'POST' || req.headers['transfer-encoding'] !== undefined) return undefined;
       const type = req.headers['content-type']?.toLowerCase();
-      if (type !== 'application/json' && type !== JSON_TYPE) return false;
+      if (type !== 'application/json' && type !== JSON_TYPE) return undefined;
       const length = Number(req.headers['content-length']);
-      return length >= 1 && length <= MAX_BODY && o.params(req.url as string) !== undefined;
-    },
-    serve(req, reply) {
-      const params = o.params(req.url as string) as P;
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        let body: unknown;
-        try {
-          body = JSON.parse(raw.toString('utf8'));
-        } catch {
-          return reply.pass(raw);
-        }
-        if (!validate(body)) return reply.pass(raw);
-        answer(reply, req, o as LaneOptions<unknown>, () => o.handle(params, body as B));
-      });
+      if (!(length >= 1 && length <= MAX_BODY)) return undefined;
+      const params = o.params(req.url as string);
+      return params === undefined ? undefined : (reply) => read(req, reply, params);
     },
   };
+  function read(req: IncomingMessage, reply: LaneReply, params: P): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return reply.pass(raw);
+      }
+      if (!validate(body)) return reply.pass(raw);
+      answer(reply, req, o as LaneOptions<unknown>, () => o.handle(params, body as B));
+    });
+  }
 }
 
 /** A GET without a body or query, served in the listener from its canonical URL. */
 export function getLane<P>(o: LaneOptions<P> & { handle(params: P): Promise<LaneAnswer> }): Lane {
   return {
     route: o.route,
-    matches: (req) =>
-      req.method === 'GET' &&
-      req.headers['content-length'] === undefined &&
-      req.headers['transfer-encoding'] === undefined &&
-      o.params(req.url as string) !== undefined,
-    serve(req, reply) {
-      const params = o.params(req.url as string) as P;
-      answer(reply, req, o as LaneOptions<unknown>, () => o.handle(params));
+    take(req) {
+      if (
+        req.method !== 'GET' ||
+        req.headers['content-length'] !== undefined ||
+        req.headers['transfer-encoding'] !== undefined
+      )
+        return undefined;
+      const params = o.params(req.url as string);
+      return params === undefined
+        ? undefined
+        : (reply) => answer(reply, req, o as LaneOptions<unknown>, () => o.handle(params));
     },
   };
 }

@@ -12,7 +12,7 @@ import { Metrics } from '../../src/platform/metrics.ts';
 function serve(
   bodies: Record<string, string>,
   closing = () => false,
-  extra: Pick<HotReadOptions, 'lanes' | 'replay'> = {},
+  extra: Pick<HotReadOptions, 'lanes'> = {},
 ) {
   const lines: Array<Record<string, unknown>> = [];
   const log = pino(
@@ -139,19 +139,22 @@ describe('hot reads before Fastify', () => {
     /** A lane for POST /echo: answers the body it read, or passes a body that says "pass" to Fastify. */
     const echo: Lane = {
       route: '/echo',
-      matches: (req) => req.method === 'POST' && req.url === '/echo',
-      serve(req, reply) {
-        const chunks: Buffer[] = [];
-        req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', () => {
-          const body = Buffer.concat(chunks);
-          if (body.toString() === 'pass') reply.pass(body);
-          else reply.send(201, 'application/json; charset=utf-8', body.toString(), { 'retry-after': '1' });
-        });
-      },
+      take: (req) =>
+        req.method === 'POST' && req.url === '/echo'
+          ? (reply) => {
+              const chunks: Buffer[] = [];
+              req.on('data', (c: Buffer) => chunks.push(c));
+              req.on('end', () => {
+                const body = Buffer.concat(chunks);
+                if (body.toString() === 'pass') reply.pass(body);
+                else
+                  reply.send(201, 'application/json; charset=utf-8', body.toString(), { 'retry-after': '1' });
+              });
+            }
+          : undefined,
     };
     const replayed: Array<{ url: string | undefined; body: string }> = [];
-    const replay: HotReadOptions['replay'] = async (req, body) => {
+    const replay: NonNullable<HotReadOptions['lanes']>['replay'] = async (req, body) => {
       replayed.push({ url: req.url, body: body.toString() });
       return {
         statusCode: 422,
@@ -163,7 +166,7 @@ describe('hot reads before Fastify', () => {
       fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
 
     it('a request a lane matches is answered by it, with the security headers, the request id, one log line and one histogram sample', async () => {
-      const s = await serve({}, () => false, { lanes: [echo], replay });
+      const s = await serve({}, () => false, { lanes: { routes: [echo], replay } });
       const res = await post(`${s.url}/echo`, '{"a":1}', { 'x-request-id': 'edge-7' });
       expect(res.status).toBe(201);
       expect(await res.text()).toBe('{"a":1}');
@@ -181,7 +184,7 @@ describe('hot reads before Fastify', () => {
     });
 
     it('a body the lane passes on is answered by the replay, without its hop-by-hop headers and without a second log line', async () => {
-      const s = await serve({}, () => false, { lanes: [echo], replay });
+      const s = await serve({}, () => false, { lanes: { routes: [echo], replay } });
       const res = await post(`${s.url}/echo`, 'pass');
       expect(res.status).toBe(422);
       expect(await res.text()).toBe('{"replayed":true}');
@@ -194,7 +197,7 @@ describe('hot reads before Fastify', () => {
 
     it('a request no lane matches, or any request once the app is closing, goes to Fastify', async () => {
       let closing = false;
-      const s = await serve({}, () => closing, { lanes: [echo], replay });
+      const s = await serve({}, () => closing, { lanes: { routes: [echo], replay } });
       const other = await post(`${s.url}/other`, '{}');
       expect(other.status).toBe(299);
       await other.text();
