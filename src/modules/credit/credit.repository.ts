@@ -108,7 +108,13 @@ export const toAccount = (s: AccountState): CreditAccount => ({
 
 const TRANSACTION_COLUMNS = 'id, kind, amount, description, balance_after, order_id, created_at';
 
-/** An account and its 10 newest transactions, read in one snapshot. */
+/**
+ * An account and its 10 newest transactions, read in one snapshot. Sent
+ * unprepared, like the history below, so PostgreSQL plans it at each call
+ * with the table as it is then: a prepared statement's generic plan, made
+ * while an account had a few transactions, read and sorted all of them on
+ * every call (a bitmap scan), slower with each transaction (docs/decisions.md).
+ */
 const accountSql = (where: string) => `
   SELECT a.customer_id, a.credit_limit, a.balance, a.updated_at,
          COALESCE((SELECT json_agg(json_build_object('id', t.id, 'kind', t.kind, 'amount', t.amount,
@@ -118,6 +124,7 @@ const accountSql = (where: string) => `
                          WHERE customer_id = a.customer_id ORDER BY id DESC LIMIT 10) t), '[]') AS recent
   FROM credit_accounts a WHERE ${where}`;
 
+const ACCOUNT_SQL = accountSql('a.customer_id = $1');
 const CONTEST_ACCOUNT_SQL = accountSql(
   'a.customer_id = (SELECT customer_id FROM credit_contest_clients WHERE client_id = $1)',
 );
@@ -165,11 +172,7 @@ export class CreditRepository {
             try {
               await this.postNow(c, [probe('c')]);
               await this.postNow(c, [probe('c'), probe('d')]);
-              await c.query({
-                name: 'credit_contest_account',
-                text: CONTEST_ACCOUNT_SQL,
-                values: [contestClientId],
-              });
+              await c.query(CONTEST_ACCOUNT_SQL, [contestClientId]);
             } finally {
               await c.query('ROLLBACK');
             }
@@ -218,8 +221,7 @@ export class CreditRepository {
 
   async account(customerId: number): Promise<AccountState | null> {
     const { rows } = await this.db.query<AccountRow>({
-      name: 'credit_account',
-      text: accountSql('a.customer_id = $1'),
+      text: ACCOUNT_SQL,
       values: [customerId],
     });
     return rows[0] ? toState(rows[0]) : null;
@@ -228,7 +230,6 @@ export class CreditRepository {
   /** The contest's statement: a contest client's account (ids 1–5), or null. */
   async contestAccount(clientId: number): Promise<AccountState | null> {
     const { rows } = await this.db.query<AccountRow>({
-      name: 'credit_contest_account',
       text: CONTEST_ACCOUNT_SQL,
       values: [clientId],
     });
@@ -248,7 +249,7 @@ export class CreditRepository {
     return rows[0] ? toEntry(rows[0]) : null;
   }
 
-  /** Newest first; `from` inclusive, `to` exclusive; keyset on the id (the order of application). */
+  /** Newest first; `from` inclusive, `to` exclusive; keyset on the id (the order of application); unprepared, as accountSql. */
   async history(f: {
     customerId: number;
     from?: string;
@@ -257,7 +258,6 @@ export class CreditRepository {
     limit: number;
   }): Promise<AccountState['recent']> {
     const { rows } = await this.db.query<TransactionRow>({
-      name: 'credit_history',
       text: `SELECT ${TRANSACTION_COLUMNS} FROM credit_transactions
              WHERE customer_id = $1
                AND ($2::timestamptz IS NULL OR created_at >= $2)
