@@ -1,4 +1,4 @@
-import http from 'node:http';
+import { serveCrebitos } from './lib/crebitos-server.ts';
 
 /**
  * bench:credit's reference: the Rinha de Backend 2024/Q1 contract served by
@@ -18,54 +18,30 @@ const clients = new Map<number, { limite: number; saldo: number; recent: Tx[] }>
     { limite, saldo: 0, recent: [] },
   ]),
 );
+const account = (id: number) => clients.get(id) as { limite: number; saldo: number; recent: Tx[] };
 
-function send(res: http.ServerResponse, status: number, body?: unknown): void {
-  const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-http
-  .createServer((req, res) => {
-    const m = /^\/clientes\/(\d+)\/(transacoes|extrato)$/.exec(req.url ?? '');
-    const client = m ? clients.get(Number(m[1])) : undefined;
-    if (!m || !client) return send(res, 404);
-    if (m[2] === 'extrato') {
-      return send(res, 200, {
-        saldo: { total: client.saldo, data_extrato: new Date().toISOString(), limite: client.limite },
-        ultimas_transacoes: client.recent,
-      });
-    }
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      let body: { valor?: unknown; tipo?: unknown; descricao?: unknown };
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        return send(res, 400);
-      }
-      const { valor, tipo, descricao } = body;
-      if (
-        !Number.isInteger(valor) ||
-        (valor as number) < 1 ||
-        (tipo !== 'c' && tipo !== 'd') ||
-        typeof descricao !== 'string' ||
-        descricao.length < 1 ||
-        descricao.length > 10
-      )
-        return send(res, 422);
-      const saldo = client.saldo + (tipo === 'c' ? (valor as number) : -(valor as number));
-      if (saldo < -client.limite) return send(res, 422);
+serveCrebitos(
+  {
+    statement(id) {
+      const client = account(id);
+      return {
+        status: 200,
+        body: {
+          saldo: { total: client.saldo, data_extrato: new Date().toISOString(), limite: client.limite },
+          ultimas_transacoes: client.recent,
+        },
+      };
+    },
+    post(id, { valor, tipo, descricao }) {
+      const client = account(id);
+      const saldo = client.saldo + (tipo === 'c' ? valor : -valor);
+      if (saldo < -client.limite) return { status: 422 };
       client.saldo = saldo;
-      client.recent.unshift({
-        valor: valor as number,
-        tipo,
-        descricao,
-        realizada_em: new Date().toISOString(),
-      });
+      client.recent.unshift({ valor, tipo, descricao, realizada_em: new Date().toISOString() });
       if (client.recent.length > 10) client.recent.pop();
-      send(res, 200, { limite: client.limite, saldo });
-    });
-  })
-  .listen(Number(process.env.PORT ?? 3998), '127.0.0.1');
+      return { status: 200, body: { limite: client.limite, saldo } };
+    },
+  },
+  Number(process.env.PORT ?? 3998),
+  (id) => clients.has(id),
+);

@@ -5,7 +5,9 @@
  * same scenarios, injection, checks and judging), against the local stack in
  * the contest's shape (`stack:up --profile credit`: nginx → 2 instances →
  * PostgreSQL), and in the same run against the reference: a bare in-memory
- * node:http server behind the same nginx.
+ * node:http server behind the same nginx — and the floor: two bare node:http
+ * servers sending armazem's own SQL to PostgreSQL (bench/crebitos-pg-reference.ts),
+ * what the database hop alone costs, so the report tells that cost from armazem's own.
  *
  * Phase 2: debits per second on one hot account through the stack, against
  * the database's own ceiling in the same run — the same one-statement
@@ -16,6 +18,7 @@
  *   BENCH_HOT_ROUNDS (3)         phase-2 rounds, BENCH_HOT_SECONDS (10) each, BENCH_HOT_CONNECTIONS (64)
  *   BENCH_PHASES (1,2)           which phases to run
  *   BENCH_DATABASE_URL           an admin URL of the PostgreSQL to make scratch databases on
+ *   BENCH_FLOOR (1)              0 skips the floor's run
  *   BENCH_VARIANTS               armazem runs per round, each with its own environment, to compare
  *                                levers in one session: "base;async=CREDIT_X=1,DB_POOL_MAX=4" (name=K=V,…)
  *
@@ -40,7 +43,9 @@ const HOT_ROUNDS = Number(env.BENCH_HOT_ROUNDS ?? 3);
 const HOT_SECONDS = Number(env.BENCH_HOT_SECONDS ?? 10);
 const HOT_CONNECTIONS = Number(env.BENCH_HOT_CONNECTIONS ?? 64);
 const PHASES = (env.BENCH_PHASES ?? '1,2').split(',');
-const PORTS = { nginx: 29_999, api: 29_001, reference: 29_998 };
+const FLOOR = env.BENCH_FLOOR !== '0';
+const PORTS = { nginx: 29_999, api: 29_001, reference: 29_998, floor: [29_996, 29_997] };
+const FLOOR_NAME = 'bare + pg';
 /** The stack runs compiled dist/, as the image does (type stripping costs memory per process: docs/decisions.md). */
 const AS_DEPLOYED = { STACK_RUN: 'dist' };
 
@@ -199,6 +204,37 @@ async function referenceRun(): Promise<Run> {
   }
 }
 
+/** Two bare node:http servers with armazem's SQL (the floor) behind the same nginx, on a scratch database set up as `credit:contest-setup` does. */
+async function floorRun(): Promise<Run> {
+  const db = await scratchDatabase(ADMIN_URL, 'armazem_bench_credit_floor');
+  const setup = spawnSync(process.execPath, ['src/entrypoints/cli/credit-contest-setup.ts'], {
+    cwd: ROOT,
+    env: { ...env, DATABASE_URL: db.url, NODE_ENV: 'development', LOG_LEVEL: 'warn' },
+    encoding: 'utf8',
+  });
+  if (setup.status !== 0) throw new Error(`credit:contest-setup failed:\n${setup.stdout}${setup.stderr}`);
+  const servers = PORTS.floor.map((port) =>
+    spawnNode('bench/crebitos-pg-reference.ts', { PORT: String(port), DATABASE_URL: db.url }),
+  );
+  const nginx = startNginxFor(
+    PORTS.floor.map((port) => `127.0.0.1:${port}`),
+    PORTS.nginx,
+  );
+  try {
+    await waitHealthy(`${nginx.url}/clientes/1/extrato`);
+    const nginxPid = Number(readFileSync(join(nginx.stateDir, 'nginx.pid'), 'utf8'));
+    const [checked, cpu] = await cpuDuring(
+      { 'server-1': servers[0]?.pid ?? 0, 'server-2': servers[1]?.pid ?? 0, nginx: nginxPid },
+      () => simulate(nginx.url),
+    );
+    return { name: FLOOR_NAME, checked, invariant: checkCredit(db.url), cpu };
+  } finally {
+    nginx.stop();
+    for (const s of servers) await stop(s);
+    await db.drop();
+  }
+}
+
 /** BENCH_VARIANTS: name=K=V,K=V;… — each an armazem run per round with these variables on top. */
 const VARIANTS: Array<{ name: string; env: Record<string, string> }> = (env.BENCH_VARIANTS ?? 'armazem')
   .split(';')
@@ -247,11 +283,10 @@ async function phase1() {
   );
   const runs: Run[] = [];
   for (let r = 1; r <= ROUNDS; r++) {
-    // The variants' order rotates each round, so none always runs right after the reference.
-    const order = VARIANTS.map(
-      (_, i) => VARIANTS[(i + r - 1) % VARIANTS.length] as (typeof VARIANTS)[number],
-    );
-    for (const run of [referenceRun, ...order.map((v) => () => armazemRun(v))]) {
+    // The variants' (and the floor's) order rotates each round, so none always runs right after the reference.
+    const runners = [...(FLOOR ? [floorRun] : []), ...VARIANTS.map((v) => () => armazemRun(v))];
+    const order = runners.map((_, i) => runners[(i + r - 1) % runners.length] as () => Promise<Run>);
+    for (const run of [referenceRun, ...order]) {
       const result = await run();
       const s = summarize(result);
       console.log(
@@ -282,6 +317,12 @@ async function phase1() {
     const each = rows.filter((x) => x.run.name === v.name).map((x) => (x.s.p99 / 1).toFixed(1));
     console.log(
       `\np99, median of rounds: ${v.name} ${ms(p99(v.name))} (rounds ${each.join(', ')}), reference ${ms(p99('reference'))} → ${(p99(v.name) / p99('reference')).toFixed(2)} × (target ≤ 1.5 ×)`,
+    );
+  }
+  if (FLOOR) {
+    const each = rows.filter((x) => x.run.name === FLOOR_NAME).map((x) => x.s.p99.toFixed(1));
+    console.log(
+      `floor (${FLOOR_NAME}: bare node:http ×2 with armazem's SQL), median of rounds: ${ms(p99(FLOOR_NAME))} (rounds ${each.join(', ')}) → ${(p99(FLOOR_NAME) / p99('reference')).toFixed(2)} × the reference; ${main} ${(p99(main) / p99(FLOOR_NAME)).toFixed(2)} × the floor`,
     );
   }
   const last = (name: string) => rows.filter((x) => x.run.name === name).at(-1);
@@ -325,6 +366,7 @@ async function phase1() {
     unit: 'ms',
     items: [
       { name: 'reference', value: Math.round(p99('reference') * 10) / 10, reference: true },
+      ...(FLOOR ? [{ name: FLOOR_NAME, value: Math.round(p99(FLOOR_NAME) * 10) / 10, reference: true }] : []),
       { name: 'armazem', value: Math.round(p99(main) * 10) / 10 },
     ],
   });
