@@ -108,7 +108,7 @@ export class OrderRepository {
     limit: number;
   }): Promise<Order[]> {
     const { rows } = await this.db.query<OrderRow>({
-      name: `order_list_${f.customerId === undefined ? 'all' : 'customer'}`,
+      // Unnamed, planned at each call (as accountSql, planEachCall): a generic plan cannot drop `$1 IS NULL OR` and walked all orders.
       text: `${SELECT_ORDER}
              WHERE ($1::bigint IS NULL OR o.customer_id = $1)
                AND ($2::timestamptz IS NULL OR o.created_at >= $2)
