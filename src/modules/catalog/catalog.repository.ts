@@ -129,7 +129,8 @@ export class CatalogRepository {
   /**
    * Keyset pagination in id order: rows inserted while a client pages get
    * higher ids, so no page skips or repeats a row. Each combination of
-   * filters is its own named statement, so each gets a plan that fits it.
+   * filters is its own named statement, so each gets a plan that fits it;
+   * a search is planned at each call.
    */
   async list(f: ListFilter): Promise<Product[]> {
     const where: string[] = [];
@@ -151,7 +152,8 @@ export class CatalogRepository {
     );
     const backwards = f.beforeId !== undefined;
     const { rows } = await this.db.query<ProductRow>({
-      name: `catalog_list_${shape.join('_') || 'all'}`,
+      // A search is unnamed, planned at each call (as accountSql, planEachCall): its generic plan read the whole catalog for a common term.
+      ...(f.search === undefined ? { name: `catalog_list_${shape.join('_') || 'all'}` } : {}),
       text: `SELECT ${COLUMNS} FROM products ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${backwards ? 'DESC' : ''} LIMIT $${values.length}`,
       values,
     });
