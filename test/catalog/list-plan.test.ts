@@ -1,9 +1,7 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CatalogRepository, type ListFilter } from '../../src/modules/catalog/catalog.repository.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, realServers, type TestDatabase } from '../helpers/env.ts';
-import { rowsRead } from '../helpers/seq-scan.ts';
+import { rowsRead, useOneConnection } from '../helpers/seq-scan.ts';
 
 /**
  * Catalog listings (one statement per filter shape) read a page, however
@@ -12,22 +10,13 @@ import { rowsRead } from '../helpers/seq-scan.ts';
  * match; a search is planned at each call. Counted by the rows the listing
  * read (pg_stat_xact_user_tables).
  */
-let db: TestDatabase;
-let app: TestApp;
+const one = useOneConnection();
 let pool: pg.Pool;
 let catalog: CatalogRepository;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  app = await startTestApp(realServers(db.url));
-  // One connection: every listing below runs on the same backend, and so would one cached plan.
-  pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  pool = one.pool;
   catalog = new CatalogRepository(pool);
-});
-afterAll(async () => {
-  await pool?.end();
-  await app?.close();
-  await db?.drop();
 });
 
 const addProducts = async (n: number, name: string, price: number, category: string): Promise<number[]> =>

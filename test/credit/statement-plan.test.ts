@@ -1,10 +1,8 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureContestClients } from '../../src/modules/credit/contest-clients.ts';
 import { CreditRepository } from '../../src/modules/credit/credit.repository.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, realServers, type TestDatabase } from '../helpers/env.ts';
-import { rowsRead } from '../helpers/seq-scan.ts';
+import { rowsRead, useOneConnection } from '../helpers/seq-scan.ts';
 
 /**
  * A statement, an account and its history read an account's newest
@@ -15,28 +13,19 @@ import { rowsRead } from '../helpers/seq-scan.ts';
  * statements went from 2.5 to 8 ms over a 4-minute run). Counted by the
  * rows the read fetched (pg_stat_xact_user_tables).
  */
-let db: TestDatabase;
-let app: TestApp;
+const one = useOneConnection();
 let pool: pg.Pool;
 let credit: CreditRepository;
 let customerId: number;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  app = await startTestApp(realServers(db.url));
-  await ensureContestClients(app.deps.db.pool, app.deps.customers);
-  // One connection: every read below runs on the same backend, and so would one cached plan.
-  pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  await ensureContestClients(one.t.deps.db.pool, one.t.deps.customers);
+  pool = one.pool;
   credit = new CreditRepository(pool, { maxBatch: 16, concurrency: 1 });
   const { rows } = await pool.query<{ customer_id: string }>(
     'SELECT customer_id FROM credit_contest_clients WHERE client_id = 1',
   );
   customerId = Number(rows[0]?.customer_id);
-});
-afterAll(async () => {
-  await pool?.end();
-  await app?.close();
-  await db?.drop();
 });
 
 const reads = {

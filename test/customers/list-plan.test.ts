@@ -1,31 +1,20 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CustomerRepository } from '../../src/modules/customers/customers.repository.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, realServers, type TestDatabase } from '../helpers/env.ts';
-import { rowsRead } from '../helpers/seq-scan.ts';
+import { rowsRead, useOneConnection } from '../helpers/seq-scan.ts';
 
 /**
  * The admin's customer listing reads a page, however few customers there
  * were when it was first listed. Counted by the rows the listing read
  * (pg_stat_xact_user_tables).
  */
-let db: TestDatabase;
-let app: TestApp;
+const one = useOneConnection();
 let pool: pg.Pool;
 let customers: CustomerRepository;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  app = await startTestApp(realServers(db.url));
-  // One connection: every listing below runs on the same backend, and so would one cached plan.
-  pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  pool = one.pool;
   customers = new CustomerRepository(pool);
-});
-afterAll(async () => {
-  await pool?.end();
-  await app?.close();
-  await db?.drop();
 });
 
 const addCustomers = (n: number, name: string) =>

@@ -1,4 +1,6 @@
-import type pg from 'pg';
+import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { type TestContext, useTestApp } from './app.ts';
 
 /**
  * Runs `work` in a transaction of its own on `db` (one connection) and
@@ -40,3 +42,19 @@ export const rowsReadSequentially = async (
   table: string,
   work: () => Promise<unknown>,
 ): Promise<number> => (await rowsRead(db, table, work)).sequentially;
+
+/**
+ * A migrated test database (useTestApp) and a pool of one connection on it:
+ * every statement of a plan test runs on the same backend, and so would one
+ * cached plan.
+ */
+export function useOneConnection(): TestContext & { pool: pg.Pool } {
+  const ctx = useTestApp() as TestContext & { pool: pg.Pool };
+  beforeAll(() => {
+    ctx.pool = new pg.Pool({ connectionString: ctx.db.url, max: 1 });
+  });
+  afterAll(async () => {
+    await ctx.pool?.end();
+  });
+  return ctx;
+}

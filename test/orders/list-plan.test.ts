@@ -1,9 +1,7 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type pg from 'pg';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { OrderRepository } from '../../src/modules/orders/orders.repository.ts';
-import { startTestApp, type TestApp } from '../helpers/app.ts';
-import { createTestDatabase, realServers, type TestDatabase } from '../helpers/env.ts';
-import { rowsRead } from '../helpers/seq-scan.ts';
+import { rowsRead, useOneConnection } from '../helpers/seq-scan.ts';
 
 /**
  * Order listings read a page of orders, however many the table holds. A
@@ -12,29 +10,20 @@ import { rowsRead } from '../helpers/seq-scan.ts';
  * newest first to find one customer's. Counted by the rows the listing read
  * (pg_stat_xact_user_tables).
  */
-let db: TestDatabase;
-let app: TestApp;
+const one = useOneConnection();
 let pool: pg.Pool;
 let orders: OrderRepository;
 let mine: number;
 let other: number;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  app = await startTestApp(realServers(db.url));
-  // One connection: every listing below runs on the same backend, and so would one cached plan.
-  pool = new pg.Pool({ connectionString: db.url, max: 1 });
+  pool = one.pool;
   orders = new OrderRepository(pool);
   const { rows } = await pool.query<{ id: string }>(
     `INSERT INTO customers (name, email, password_hash)
      VALUES ('Mine', 'mine@plan.test', '!'), ('Other', 'other@plan.test', '!') RETURNING id`,
   );
   [mine, other] = rows.map((r) => Number(r.id)) as [number, number];
-});
-afterAll(async () => {
-  await pool?.end();
-  await app?.close();
-  await db?.drop();
 });
 
 /** `n` orders of `customerId`, created `ago` before now, a second apart. */
