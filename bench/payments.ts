@@ -14,7 +14,9 @@
  * durable); medians are compared. Once, before that, the same ramp runs against
  * bare node:http ×2 behind nginx: the latency floor of nginx → Node here
  * (BENCH_REFERENCE=0 skips both references). Every other schedule runs once,
- * against armazem only (BENCH_REFERENCE_ALL=1: against the memory reference too).
+ * against armazem only (BENCH_REFERENCE_ALL=1: against the memory reference too),
+ * bar default-outage-to-end, whose target (≥ 0.9 of the best possible) is
+ * judged on the median of BENCH_RUNS runs.
  *
  * Arguments: schedule names or files (default: every file in bench/schedules/).
  * Env: BENCH_RUNS (3), BENCH_WORKERS (0: workers inside the instances),
@@ -70,6 +72,13 @@ const median = (xs: number[]) => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
+/** The fault schedule with a target of its own (≥ 0.9 of the best possible): it runs BENCH_RUNS times. */
+const TO_END = 'default-outage-to-end';
+const shareOfBest = (r: { score: { score: number }; best: number }) => r.score.score / r.best;
+/** The run whose share of the best possible is the median (the lower middle one of an even count). */
+const medianRun = <T extends { score: { score: number }; best: number }>(runs: T[]): T =>
+  [...runs].sort((a, b) => shareOfBest(a) - shareOfBest(b))[Math.floor((runs.length - 1) / 2)] as T;
+
 function scheduleFiles(): string[] {
   const args = process.argv.slice(2);
   if (KILL) return [join(SCHEDULES_DIR, 'official.json')];
@@ -79,6 +88,13 @@ function scheduleFiles(): string[] {
 
 /** Each process's CPU ticks when last seen: a process SIGKILLed mid-run keeps what it used until then. */
 const lastTicks = new Map<number, number>();
+
+/**
+ * How often memory is read while a run goes. Reading a process's smaps_rollup walks all its
+ * mappings (≈2 ms for a Node process here) under its memory-map lock: every 250 ms it took
+ * armazem's p99 up by about a third (docs/decisions.md). The memory reference is read the same way.
+ */
+const MEMORY_SAMPLE_MS = 2000;
 
 /**
  * CPU seconds and memory of the stack's processes, from /proc. RSS counts
@@ -100,6 +116,21 @@ function sample(pids: number[]): { cpuSeconds: number; rssMb: number; pssMb: num
   }
   const ticks = pids.reduce((sum, pid) => sum + (lastTicks.get(pid) ?? 0), 0);
   return { cpuSeconds: ticks / 100, rssMb: rssKb / 1024, pssMb: pssKb / 1024 };
+}
+
+/** Peak memory of `pids` from now until `stop()`, read every MEMORY_SAMPLE_MS. */
+function memoryPeak(pids: number[]): () => { peakPss: number; peakRss: number } {
+  let peakRss = 0;
+  let peakPss = 0;
+  const sampler = setInterval(() => {
+    const now = sample(pids);
+    peakRss = Math.max(peakRss, now.rssMb);
+    peakPss = Math.max(peakPss, now.pssMb);
+  }, MEMORY_SAMPLE_MS);
+  return () => {
+    clearInterval(sampler);
+    return { peakPss, peakRss };
+  };
 }
 
 /** The stack's process ids (nginx, instances, queue workers), not the emulators nor supervisord (outside the budget, as dockerd is). */
@@ -155,7 +186,7 @@ interface Measured extends RunResult {
 }
 
 function line(who: string, schedule: Schedule, r: Measured): string {
-  return `${schedule.name} · ${who}: ${fmt(r.accepted)} accepted (${fmt(r.refused)} refused) · default ${fmt(r.summary.default.totalRequests)} / fallback ${fmt(r.summary.fallback.totalRequests)} · queued at the end ${fmt(r.queuedAtEnd)} · lag ${r.lag} · inconsistencies ${r.inconsistencies} (${r.contestInconsistencies} in the contest's window) · p99 ${r.p99.toFixed(2)} ms (nginx p50/p99 ${r.nginx.p50}/${r.nginx.p99} ms) · over 10 ms per 10 s ${r.slowPerTenSeconds.join('/')} · score ${fmt(r.score.score, 0)} = ${pct(r.score.score / r.best)} of the best ${fmt(r.best, 0)}${r.cpuSeconds === undefined ? '' : ` · CPU ${r.cpuSeconds.toFixed(1)} s · peak ${fmt(r.peakPss ?? 0)} MB PSS · ${(r.rowVersionsPerPayment ?? 0).toFixed(2)} row versions per payment`}`;
+  return `${schedule.name} · ${who}: ${fmt(r.accepted)} accepted (${fmt(r.refused)} refused) · default ${fmt(r.summary.default.totalRequests)} / fallback ${fmt(r.summary.fallback.totalRequests)} · queued at the end ${fmt(r.queuedAtEnd)} · lag ${r.lag} · inconsistencies ${r.inconsistencies} (${r.contestInconsistencies} in the contest's window) · p99 ${r.p99.toFixed(2)} ms (nginx p50/p99 ${r.nginx.p50}/${r.nginx.p99} ms) · over 10 ms per 10 s ${r.slowPerTenSeconds.join('/')} · score ${fmt(r.score.score, 0)} = ${pct(r.score.score / r.best)} of the best ${fmt(r.best, 0)}${r.cpuSeconds === undefined ? '' : ` · CPU ${r.cpuSeconds.toFixed(1)} s`}${r.peakPss === undefined ? '' : ` · peak ${fmt(r.peakPss)} MB PSS`}${r.rowVersionsPerPayment === undefined ? '' : ` · ${r.rowVersionsPerPayment.toFixed(2)} row versions per payment`}`;
 }
 
 /** The memory reference: two processes behind the same nginx template, on the same processors. */
@@ -177,12 +208,16 @@ async function memoryReference(schedule: Schedule): Promise<Measured> {
     for (const port of ports) await waitHealthy(`http://127.0.0.1:${port}/`);
     await waitHealthy(`${nginx.url}/`);
     await purgeProcessors(processors);
+    const memory = memoryPeak([...servers.map((c) => c.pid as number), nginx.pid()]);
     const r = await runSchedule(nginx.url, processors, schedule);
+    const { peakPss, peakRss } = memory();
     await new Promise((res) => setTimeout(res, 1500)); // nginx flushes its log buffer every second
     const m: Measured = {
       ...r,
       best: bestScore(schedule, r.sent),
       nginx: nginxTimes(nginx.accessLog, 0),
+      peakPss,
+      peakRss,
     };
     console.log(line('memory reference', schedule, m));
     return m;
@@ -268,13 +303,7 @@ async function main() {
       const before = sample(pids);
       const versionsBefore = await rowVersions();
       const logOffset = sizeOf(s.accessLog);
-      let peakRss = 0;
-      let peakPss = 0;
-      const sampler = setInterval(() => {
-        const now = sample(pids);
-        peakRss = Math.max(peakRss, now.rssMb);
-        peakPss = Math.max(peakPss, now.pssMb);
-      }, 250);
+      const memory = memoryPeak(pids);
       const r = await runSchedule(s.url, processors, schedule, (start) => {
         if (!KILL) return;
         setTimeout(() => {
@@ -288,7 +317,7 @@ async function main() {
           }
         }, schedule.ramp.seconds * 500);
       });
-      clearInterval(sampler);
+      const { peakPss, peakRss } = memory();
       const after = sample(pids);
       // What is still unconfirmed, and why, before it goes through.
       const unconfirmed =
@@ -341,12 +370,16 @@ async function main() {
         }
       }
     }
-    const others: Array<{ schedule: Schedule; armazem: Measured; reference?: Measured }> = [];
+    const others: Array<{ schedule: Schedule; armazem: Measured; reference?: Measured; runs: Measured[] }> =
+      [];
     for (const schedule of schedules.filter((x) => x !== official)) {
-      const a = await armazem(schedule);
+      // The schedule a target is judged on runs as often as the official table, judged on its median.
+      const runs: Measured[] = [];
+      for (let i = 0; i < (schedule.name === TO_END ? RUNS : 1); i++) runs.push(await armazem(schedule));
       others.push({
         schedule,
-        armazem: a,
+        armazem: medianRun(runs),
+        runs,
         ...(REFERENCE_ALL ? { reference: await reference(schedule) } : {}),
       });
     }
@@ -406,7 +439,9 @@ async function main() {
       })),
       ...others,
     ];
-    console.log('\n## Every schedule (armazem; the official table’s last run)\n');
+    console.log(
+      `\n## Every schedule (armazem; the official table’s last run${others.some((o) => o.runs.length > 1) ? `, the median of ${TO_END}’s ${RUNS}` : ''})\n`,
+    );
     console.log(
       '| schedule | accepted | default / fallback | queued at the end | lag | inconsistencies (contest’s window) | p99 | score | best possible | score / best |',
     );
@@ -417,19 +452,26 @@ async function main() {
         `| ${schedule.name} | ${fmt(r.accepted)} | ${fmt(r.summary.default.totalRequests)} / ${fmt(r.summary.fallback.totalRequests)} | ${r.queuedAtEnd} | ${r.lag} | ${r.inconsistencies} (${r.contestInconsistencies}) | ${r.p99.toFixed(2)} ms | ${fmt(r.score.score)} | ${fmt(r.best)} | ${pct(r.score.score / r.best)}${ref ? ` (reference ${pct(ref.score.score / ref.best)})` : ''} |`,
       );
     }
-    const runsOk = all.every((r) => r.armazem.lag === 0 && r.armazem.inconsistencies === 0);
+    const everyRun = [
+      ...officialRuns.map((r) => ({ schedule: official as Schedule, armazem: r.armazem })),
+      ...others.flatMap((o) => o.runs.map((armazem) => ({ schedule: o.schedule, armazem }))),
+    ];
     checks.push({
       name: 'every run: lag 0 and 0 inconsistencies',
-      ok: runsOk,
-      detail: all.map((r) => `${r.schedule.name} ${r.armazem.lag}/${r.armazem.inconsistencies}`).join(', '),
+      ok: everyRun.every((r) => r.armazem.lag === 0 && r.armazem.inconsistencies === 0),
+      detail: everyRun
+        .map((r) => `${r.schedule.name} ${r.armazem.lag}/${r.armazem.inconsistencies}`)
+        .join(', '),
     });
-    const toEnd = byName.get('default-outage-to-end');
-    if (toEnd)
+    const toEnd = others.find((r) => r.schedule.name === TO_END);
+    if (toEnd) {
+      const shares = toEnd.runs.map(shareOfBest);
       checks.push({
-        name: 'default failing from 10 s to the end: score ≥ 0.9 × the best possible',
-        ok: toEnd.armazem.score.score >= 0.9 * toEnd.armazem.best,
-        detail: pct(toEnd.armazem.score.score / toEnd.armazem.best),
+        name: `default failing from 10 s to the end: score ≥ 0.9 × the best possible${shares.length > 1 ? ' (median)' : ''}`,
+        ok: median(shares) >= 0.9,
+        detail: `${pct(median(shares))}${shares.length > 1 ? ` (runs: ${shares.map(pct).join(', ')})` : ''}`,
       });
+    }
     console.log('\ntargets:');
     for (const c of checks) console.log(`  ${c.ok ? 'MET ' : 'MISS'} ${c.name}: ${c.detail}`);
 

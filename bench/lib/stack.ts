@@ -149,7 +149,7 @@ export function startNginxFor(
   upstreams: string[],
   port: number,
   opts: { accessLog?: boolean } = {},
-): { url: string; accessLog: string; stateDir: string; stop(): void } {
+): { url: string; accessLog: string; stateDir: string; pid(): number; stop(): void } {
   const stateDir = mkdtempSync(join(tmpdir(), 'armazem-bench-nginx-'));
   const accessLog = join(stateDir, 'logs', 'nginx-access.log');
   const site: NginxSite = {
@@ -165,6 +165,7 @@ export function startNginxFor(
     url: `http://127.0.0.1:${port}`,
     accessLog,
     stateDir,
+    pid: () => Number(readFileSync(join(stateDir, 'nginx.pid'), 'utf8')),
     stop: () => {
       try {
         process.kill(Number(readFileSync(join(stateDir, 'nginx.pid'), 'utf8')), 'SIGQUIT');
