@@ -26,7 +26,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pg from 'pg';
 import { type Checked, judge, load, validations } from './lib/crebitos.ts';
 import { median, runAutocannon } from './lib/load.ts';
@@ -193,8 +192,7 @@ async function referenceRun(): Promise<Run> {
   const nginx = startNginxFor([`127.0.0.1:${PORTS.reference}`], PORTS.nginx);
   try {
     await waitHealthy(`${nginx.url}/clientes/1/extrato`);
-    const nginxPid = Number(readFileSync(join(nginx.stateDir, 'nginx.pid'), 'utf8'));
-    const [checked, cpu] = await cpuDuring({ server: server.pid ?? 0, nginx: nginxPid }, () =>
+    const [checked, cpu] = await cpuDuring({ server: server.pid ?? 0, nginx: nginx.pid() }, () =>
       simulate(nginx.url),
     );
     return { name: 'reference', checked, invariant: 'n/a (memory)', cpu };
@@ -222,9 +220,8 @@ async function floorRun(): Promise<Run> {
   );
   try {
     await waitHealthy(`${nginx.url}/clientes/1/extrato`);
-    const nginxPid = Number(readFileSync(join(nginx.stateDir, 'nginx.pid'), 'utf8'));
     const [checked, cpu] = await cpuDuring(
-      { 'server-1': servers[0]?.pid ?? 0, 'server-2': servers[1]?.pid ?? 0, nginx: nginxPid },
+      { 'server-1': servers[0]?.pid ?? 0, 'server-2': servers[1]?.pid ?? 0, nginx: nginx.pid() },
       () => simulate(nginx.url),
     );
     return { name: FLOOR_NAME, checked, invariant: checkCredit(db.url), cpu };

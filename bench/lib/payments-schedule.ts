@@ -9,12 +9,13 @@ import { ROOT } from './processes.ts';
  *
  * ```json
  * { "name": "…", "description": "…",
- *   "ramp": { "seconds": 60, "maxVus": 550, "amounts": [19.9] },
+ *   "ramp": { "seconds": 60, "maxVus": 550, "amounts": [19.9] }, "minShareOfBest": 0.9,
  *   "stages": [{ "at": 0, "label": "both fast",
  *                "default": { "delay": 0, "failing": false }, "fallback": { "delay": 0, "failing": false } }] }
  * ```
  * A stage lasts until the next one's `at` (seconds since the load started); the
  * last one to the end. Each virtual user's n-th payment is `amounts[n % length]`.
+ * `minShareOfBest` (optional) is the schedule's target: its score as a share of the best possible.
  */
 export interface ProcessorState {
   delay: number;
@@ -33,6 +34,8 @@ export interface Schedule {
   description: string;
   ramp: { seconds: number; maxVus: number; amounts: number[] };
   stages: Stage[];
+  /** A target: the score's least share of the best possible (bench:payments runs such a schedule BENCH_RUNS times and judges the median). */
+  minShareOfBest?: number;
 }
 
 export const FEES = { default: 0.05, fallback: 0.15 } as const;
@@ -81,11 +84,15 @@ export function parseSchedule(file: string, json: unknown): Schedule {
       fallback: processorState(file, `stages[${i}].fallback`, st.fallback),
     };
   });
+  const target = s.minShareOfBest;
+  if (target !== undefined && !(typeof target === 'number' && target > 0 && target <= 1))
+    fail(file, 'minShareOfBest must be a share in (0, 1]');
   return {
     name: s.name,
     description: typeof s.description === 'string' ? s.description : '',
     ramp: { seconds, maxVus, amounts },
     stages,
+    ...(target === undefined ? {} : { minShareOfBest: target }),
   };
 }
 

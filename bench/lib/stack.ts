@@ -161,14 +161,15 @@ export function startNginxFor(
     accessLog: opts.accessLog ? `${accessLog} armazem_json buffer=64k flush=1s` : 'off',
   };
   startNginx(site);
+  const pid = () => Number(readFileSync(join(stateDir, 'nginx.pid'), 'utf8'));
   return {
     url: `http://127.0.0.1:${port}`,
     accessLog,
     stateDir,
-    pid: () => Number(readFileSync(join(stateDir, 'nginx.pid'), 'utf8')),
+    pid,
     stop: () => {
       try {
-        process.kill(Number(readFileSync(join(stateDir, 'nginx.pid'), 'utf8')), 'SIGQUIT');
+        process.kill(pid(), 'SIGQUIT');
       } catch {}
       rmSync(stateDir, { recursive: true, force: true });
     },
