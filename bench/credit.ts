@@ -25,11 +25,11 @@
  * Writes bench/reports/credit.html (and .png).
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { type Checked, judge, load, validations } from './lib/crebitos.ts';
 import { median, runAutocannon } from './lib/load.ts';
-import { cpuSecondsOf, ROOT, spawnNode, stop, waitHealthy } from './lib/processes.ts';
+import { cpuSecondsOf, postgresCpuSeconds, ROOT, spawnNode, stop, waitHealthy } from './lib/processes.ts';
 import { type BarGroup, type Point, perSecond, type ReportSpec, writeReport } from './lib/report.ts';
 import { scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
 
@@ -82,24 +82,11 @@ function machineJiffies(): { busy: number; total: number } {
   return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
 }
 
-/** CPU seconds of every PostgreSQL process (the server is shared: other users' work counts too). */
-function postgresCpu(): number {
-  let sum = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== 'postgres') continue;
-      sum += cpuSecondsOf(Number(d));
-    } catch {}
-  }
-  return sum;
-}
-
 /** Runs `work` and says where the CPU went meanwhile: the machine, the client (this process), PostgreSQL, and `pids`. */
 async function cpuDuring<T>(pids: Record<string, number>, work: () => Promise<T>): Promise<[T, string]> {
   const m0 = machineJiffies();
   const c0 = process.cpuUsage();
-  const pg0 = postgresCpu();
+  const pg0 = postgresCpuSeconds();
   const p0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSecondsOf(pid)]));
   const t0 = performance.now();
   const result = await work();
@@ -109,7 +96,7 @@ async function cpuDuring<T>(pids: Record<string, number>, work: () => Promise<T>
   const parts = [
     `machine ${Math.round((100 * (m1.busy - m0.busy)) / (m1.total - m0.total))} % busy over ${wall.toFixed(0)} s`,
     `client ${((c1.user + c1.system) / 1e6).toFixed(1)} s`,
-    `postgres (all) ${(postgresCpu() - pg0).toFixed(1)} s`,
+    `postgres (all) ${(postgresCpuSeconds() - pg0).toFixed(1)} s`,
     ...Object.entries(pids).map(([k, pid]) => `${k} ${(cpuSecondsOf(pid) - (p0[k] ?? 0)).toFixed(1)} s`),
   ];
   return [result, `    CPU: ${parts.join(', ')}`];

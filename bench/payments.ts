@@ -42,7 +42,7 @@ import {
   SCHEDULES_DIR,
   type Schedule,
 } from './lib/payments-schedule.ts';
-import { spawnNode, stop, waitHealthy } from './lib/processes.ts';
+import { postgresCpuSeconds, spawnNode, stop, waitHealthy } from './lib/processes.ts';
 import { type Point, writeReport } from './lib/report.ts';
 import { type BenchStack, scratchDatabase, startNginxFor, startStack } from './lib/stack.ts';
 
@@ -178,14 +178,17 @@ const sizeOf = (file: string) => {
 interface Measured extends RunResult {
   best: number;
   nginx: { p50: number; p99: number };
+  /** The service's processes and nginx (for armazem, its instances and workers). */
   cpuSeconds?: number;
+  /** PostgreSQL's, over the same run (the memory reference sends it nothing). */
+  postgresCpuSeconds?: number;
   peakPss?: number;
   peakRss?: number;
   rowVersionsPerPayment?: number;
 }
 
 function line(who: string, schedule: Schedule, r: Measured): string {
-  return `${schedule.name} · ${who}: ${fmt(r.accepted)} accepted (${fmt(r.refused)} refused) · default ${fmt(r.summary.default.totalRequests)} / fallback ${fmt(r.summary.fallback.totalRequests)} · queued at the end ${fmt(r.queuedAtEnd)} · lag ${r.lag} · inconsistencies ${r.inconsistencies} (${r.contestInconsistencies} in the contest's window) · p99 ${r.p99.toFixed(2)} ms (nginx p50/p99 ${r.nginx.p50}/${r.nginx.p99} ms) · over 10 ms per 10 s ${r.slowPerTenSeconds.join('/')} · score ${fmt(r.score.score, 0)} = ${pct(r.score.score / r.best)} of the best ${fmt(r.best, 0)}${r.cpuSeconds === undefined ? '' : ` · CPU ${r.cpuSeconds.toFixed(1)} s`}${r.peakPss === undefined ? '' : ` · peak ${fmt(r.peakPss)} MB PSS`}${r.rowVersionsPerPayment === undefined ? '' : ` · ${r.rowVersionsPerPayment.toFixed(2)} row versions per payment`}`;
+  return `${schedule.name} · ${who}: ${fmt(r.accepted)} accepted (${fmt(r.refused)} refused) · default ${fmt(r.summary.default.totalRequests)} / fallback ${fmt(r.summary.fallback.totalRequests)} · queued at the end ${fmt(r.queuedAtEnd)} · lag ${r.lag} · inconsistencies ${r.inconsistencies} (${r.contestInconsistencies} in the contest's window) · p99 ${r.p99.toFixed(2)} ms (nginx p50/p99 ${r.nginx.p50}/${r.nginx.p99} ms) · over 10 ms per 10 s ${r.slowPerTenSeconds.join('/')} · score ${fmt(r.score.score, 0)} = ${pct(r.score.score / r.best)} of the best ${fmt(r.best, 0)}${r.cpuSeconds === undefined ? '' : ` · CPU ${r.cpuSeconds.toFixed(1)} s (PostgreSQL ${(r.postgresCpuSeconds ?? 0).toFixed(1)} s)`}${r.peakPss === undefined ? '' : ` · peak ${fmt(r.peakPss)} MB PSS`}${r.rowVersionsPerPayment === undefined ? '' : ` · ${r.rowVersionsPerPayment.toFixed(2)} row versions per payment`}`;
 }
 
 /** The memory reference: two processes behind the same nginx template, on the same processors. */
@@ -207,14 +210,21 @@ async function memoryReference(schedule: Schedule): Promise<Measured> {
     for (const port of ports) await waitHealthy(`http://127.0.0.1:${port}/`);
     await waitHealthy(`${nginx.url}/`);
     await purgeProcessors(processors);
-    const memory = memoryPeak([...servers.map((c) => c.pid as number), nginx.pid()]);
+    const pids = [...servers.map((c) => c.pid as number), nginx.pid()];
+    const before = sample(pids);
+    const pgBefore = postgresCpuSeconds();
+    const memory = memoryPeak(pids);
     const r = await runSchedule(nginx.url, processors, schedule);
     const { peakPss, peakRss } = memory();
+    const cpuSeconds = sample(pids).cpuSeconds - before.cpuSeconds;
+    const pgSeconds = postgresCpuSeconds() - pgBefore;
     await new Promise((res) => setTimeout(res, 1500)); // nginx flushes its log buffer every second
     const m: Measured = {
       ...r,
       best: bestScore(schedule, r.sent),
       nginx: nginxTimes(nginx.accessLog, 0),
+      cpuSeconds,
+      postgresCpuSeconds: pgSeconds,
       peakPss,
       peakRss,
     };
@@ -300,6 +310,7 @@ async function main() {
       // Health reports from the previous run (the processors were reset after it) must age out.
       await new Promise((r) => setTimeout(r, 6000));
       const before = sample(pids);
+      const pgBefore = postgresCpuSeconds();
       const versionsBefore = await rowVersions();
       const logOffset = sizeOf(s.accessLog);
       const memory = memoryPeak(pids);
@@ -318,6 +329,7 @@ async function main() {
       });
       const { peakPss, peakRss } = memory();
       const after = sample(pids);
+      const pgSeconds = postgresCpuSeconds() - pgBefore;
       // What is still unconfirmed, and why, before it goes through.
       const unconfirmed =
         r.lag === 0
@@ -335,6 +347,7 @@ async function main() {
         best: bestScore(schedule, r.sent),
         nginx: nginxTimes(s.accessLog, logOffset),
         cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+        postgresCpuSeconds: pgSeconds,
         peakPss,
         peakRss,
         rowVersionsPerPayment: r.accepted > 0 ? versions / r.accepted : 0,
@@ -390,20 +403,24 @@ async function main() {
     if (official && officialRuns.length > 0) {
       console.log(`\n## The official table, ${officialRuns.length} run(s)\n`);
       console.log(
-        '| run | armazem p99 | reference p99 | p99 ÷ reference | armazem score | reference score | score ÷ reference | armazem / best | queued at the end | lag | inconsistencies |',
+        '| run | armazem p99 | reference p99 | p99 ÷ reference | armazem score | reference score | score ÷ reference | CPU with PostgreSQL ÷ reference | armazem / best | queued at the end | lag | inconsistencies |',
       );
-      console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+      console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
       // Each run against the reference measured next to it: the pair shares the hour's noise.
       const p99Ratios: number[] = [];
       const scoreRatios: number[] = [];
+      const cpuRatios: number[] = [];
+      // CPU varies far less with the machine's noise than a p99 does: what each design costs.
+      const cpu = (m: Measured) => (m.cpuSeconds ?? 0) + (m.postgresCpuSeconds ?? 0);
       for (const [i, r] of officialRuns.entries()) {
         const ref = r.reference;
         if (ref) {
           p99Ratios.push(r.armazem.p99 / ref.p99);
           scoreRatios.push(r.armazem.score.score / ref.score.score);
+          cpuRatios.push(cpu(r.armazem) / cpu(ref));
         }
         console.log(
-          `| ${i + 1} | ${r.armazem.p99.toFixed(2)} ms | ${ref ? `${ref.p99.toFixed(2)} ms` : '–'} | ${ref ? (r.armazem.p99 / ref.p99).toFixed(3) : '–'} | ${fmt(r.armazem.score.score)} | ${ref ? fmt(ref.score.score) : '–'} | ${ref ? (r.armazem.score.score / ref.score.score).toFixed(4) : '–'} | ${pct(r.armazem.score.score / r.armazem.best)} | ${r.armazem.queuedAtEnd} | ${r.armazem.lag} | ${r.armazem.inconsistencies} |`,
+          `| ${i + 1} | ${r.armazem.p99.toFixed(2)} ms | ${ref ? `${ref.p99.toFixed(2)} ms` : '–'} | ${ref ? (r.armazem.p99 / ref.p99).toFixed(3) : '–'} | ${fmt(r.armazem.score.score)} | ${ref ? fmt(ref.score.score) : '–'} | ${ref ? (r.armazem.score.score / ref.score.score).toFixed(4) : '–'} | ${ref ? `${(cpu(r.armazem) / cpu(ref)).toFixed(2)} (${cpu(r.armazem).toFixed(1)} / ${cpu(ref).toFixed(1)} s)` : '–'} | ${pct(r.armazem.score.score / r.armazem.best)} | ${r.armazem.queuedAtEnd} | ${r.armazem.lag} | ${r.armazem.inconsistencies} |`,
         );
       }
       const a = officialRuns.map((r) => r.armazem);
@@ -411,12 +428,12 @@ async function main() {
       const aP99 = median(a.map((r) => r.p99));
       const aScore = median(a.map((r) => r.score.score));
       console.log(
-        `| **median** | **${aP99.toFixed(2)} ms** | ${refs.length ? `**${median(refs.map((r) => r.p99)).toFixed(2)} ms**` : '–'} | ${p99Ratios.length ? `**${median(p99Ratios).toFixed(3)}**` : '–'} | **${fmt(aScore)}** | ${refs.length ? `**${fmt(median(refs.map((r) => r.score.score)))}**` : '–'} | ${scoreRatios.length ? `**${median(scoreRatios).toFixed(4)}**` : '–'} | | | | |`,
+        `| **median** | **${aP99.toFixed(2)} ms** | ${refs.length ? `**${median(refs.map((r) => r.p99)).toFixed(2)} ms**` : '–'} | ${p99Ratios.length ? `**${median(p99Ratios).toFixed(3)}**` : '–'} | **${fmt(aScore)}** | ${refs.length ? `**${fmt(median(refs.map((r) => r.score.score)))}**` : '–'} | ${scoreRatios.length ? `**${median(scoreRatios).toFixed(4)}**` : '–'} | ${cpuRatios.length ? `**${median(cpuRatios).toFixed(2)}**` : '–'} | | | | |`,
       );
       if (bare) console.log(`\nbare node:http ×2 behind nginx, the same ramp: p99 ${bare.p99.toFixed(2)} ms`);
       const last = a.at(-1) as Measured;
       console.log(
-        `armazem's CPU over a run: ${median(a.map((r) => r.cpuSeconds ?? 0)).toFixed(1)} s; peak memory (armazem + nginx) ${fmt(Math.max(...a.map((r) => r.peakPss ?? 0)))} MB PSS (${fmt(Math.max(...a.map((r) => r.peakRss ?? 0)))} MB RSS); row versions per payment ${median(a.map((r) => r.rowVersionsPerPayment ?? 0)).toFixed(2)}`,
+        `armazem's CPU over a run: ${median(a.map((r) => r.cpuSeconds ?? 0)).toFixed(1)} s, PostgreSQL's ${median(a.map((r) => r.postgresCpuSeconds ?? 0)).toFixed(1)} s; peak memory (armazem + nginx) ${fmt(Math.max(...a.map((r) => r.peakPss ?? 0)))} MB PSS (${fmt(Math.max(...a.map((r) => r.peakRss ?? 0)))} MB RSS); row versions per payment ${median(a.map((r) => r.rowVersionsPerPayment ?? 0)).toFixed(2)}`,
       );
       if (refs.length) {
         const rP99 = median(refs.map((r) => r.p99));

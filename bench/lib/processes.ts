@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export { waitForHttp as waitHealthy } from '../../scripts/lib/wait.ts';
@@ -43,4 +43,26 @@ export async function stop(child: ChildProcess): Promise<void> {
 export function cpuSecondsOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(stat[11]) + Number(stat[12])) / 100;
+}
+
+/**
+ * CPU seconds of every PostgreSQL process so far, backends that have exited
+ * included (the postmaster reaps them, so theirs is in its children's time).
+ * The server is shared: other users' work counts too.
+ */
+export function postgresCpuSeconds(): number {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const raw = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (!raw.includes('(postgres)')) continue;
+      const stat = raw.split(') ')[1]?.split(' ') ?? [];
+      ticks += Number(stat[11]) + Number(stat[12]);
+      // The postmaster (its parent is not PostgreSQL): add the backends it has reaped.
+      if (!readFileSync(`/proc/${stat[1]}/stat`, 'utf8').includes('(postgres)'))
+        ticks += Number(stat[13]) + Number(stat[14]);
+    } catch {}
+  }
+  return ticks / 100;
 }
