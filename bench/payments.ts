@@ -180,7 +180,7 @@ interface Measured extends RunResult {
   nginx: { p50: number; p99: number };
   /** The service's processes and nginx (for armazem, its instances and workers). */
   cpuSeconds?: number;
-  /** PostgreSQL's, over the same run (the memory reference sends it nothing). */
+  /** PostgreSQL's, over the same run (during the memory reference's, only armazem's idle stack uses it). */
   postgresCpuSeconds?: number;
   peakPss?: number;
   peakRss?: number;
