@@ -50,7 +50,9 @@ export class Metrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry });
+    // The event-loop delay histogram samples every 100 ms, not prom-client's 10: each sample is a
+    // timer that wakes the process, 100 times a second even when idle (docs/decisions.md).
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 100 });
   }
 
   /** A gauge computed at scrape time; a failing reader leaves the gauge out of that scrape. */
