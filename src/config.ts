@@ -312,10 +312,11 @@ const Payments = {
     description:
       'An outage of the default this long is a long one: payments stop waiting for it and go to the fallback at once, so nothing is left queued if it lasts to the end.',
   }),
+  // Each poll is a claim (a round trip and a commit) per worker: docs/decisions.md has the measurement.
   PAYMENT_POLL_MS: Type.Integer({
     minimum: 1,
     maximum: 60_000,
-    default: 25,
+    default: 50,
     description:
       'How often a payment worker looks for due payments while they keep coming: a payment waits at most this long to be sent.',
   }),
