@@ -67,6 +67,13 @@ const FRESH_CALL_MS = 100;
  * accept), and each look is a transaction of several round trips.
  */
 const OUTAGE_POLL_MS = 100;
+/**
+ * A claim cut short by the fresh-call cap or a processor's room left payments due (a backlog, or
+ * a slow processor's stream): the next claim goes after this, not after the steady poll, so they
+ * go at the pace the cap was measured at, while a stream the processors keep up with is claimed
+ * in fewer, larger polls.
+ */
+const CAPPED_POLL_MS = 25;
 
 /**
  * How long a call waits for its answer. A processor that reports answering
@@ -236,15 +243,17 @@ export class PaymentWorker extends WakeLoop {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([round.done, new Promise((r) => (timer = setTimeout(r, ROUND_PATIENCE_MS)))]);
     clearTimeout(timer);
-    // A full batch: more may be due now. A partial one: payments are flowing, poll at the usual pace.
-    return round.claimed >= this.opts.batch ? true : 'some';
+    // A full batch: more may be due now. One the cap cut short: more are due too, claimed at the
+    // capped pace. A partial one: payments are flowing, poll at the usual pace.
+    if (round.claimed >= this.opts.batch) return true;
+    return round.claimed >= round.limit ? { pauseMs: Math.min(CAPPED_POLL_MS, this.opts.pollMs) } : 'some';
   }
 
   /**
    * One round: claim, then call and record in the background. Null when nothing was due;
    * 'waiting' when the decision depended on how long payments waited and all must wait.
    */
-  async round(): Promise<{ claimed: number; done: Promise<void> } | 'waiting' | null> {
+  async round(): Promise<{ claimed: number; limit: number; done: Promise<void> } | 'waiting' | null> {
     const now = Date.now();
     const view = (name: ProcessorName) => ({
       health: this.health.health(name),
@@ -332,7 +341,7 @@ export class PaymentWorker extends WakeLoop {
         this.rounds.delete(round);
       });
     this.rounds.add(round);
-    return { claimed: claimed.length, done: round };
+    return { claimed: claimed.length, limit, done: round };
   }
 
   private freshEnded(): void {
