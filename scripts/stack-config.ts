@@ -105,6 +105,7 @@ export const PROFILES = {
     env: {
       CREDIT_CONTEST_ROUTES: 'true',
       DB_POOL_MAX: '8',
+      DB_POOL_MIN: '8',
       CREDIT_ASYNC_COMMIT: 'true',
       CREDIT_BATCH_CONCURRENCY: '1',
       CREDIT_WARMUP: 'true',

@@ -98,6 +98,13 @@ const Database = {
     default: 10,
     description: 'Connections of the main pool; the pool for payment accepts gets half as many (at least 2).',
   }),
+  DB_POOL_MIN: Type.Integer({
+    minimum: 0,
+    maximum: 200,
+    default: 0,
+    description:
+      'Connections each pool keeps open however long they stay idle (up to its size); others close after 30 s idle. The credit warm-up opens them before the instance listens.',
+  }),
   DB_CONNECT_TIMEOUT_MS: Type.Integer({
     minimum: 100,
     maximum: 60_000,

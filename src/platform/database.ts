@@ -23,6 +23,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     const pool = new pg.Pool({
       connectionString: config.DATABASE_URL,
       max: config.DB_POOL_MAX,
+      min: Math.min(config.DB_POOL_MIN, config.DB_POOL_MAX),
       connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
       statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
       idleTimeoutMillis: 30_000,
@@ -32,6 +33,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     const asyncCommitPool = new pg.Pool({
       connectionString: config.DATABASE_URL,
       max: Math.max(2, Math.ceil(config.DB_POOL_MAX / 2)),
+      min: Math.min(config.DB_POOL_MIN, Math.max(2, Math.ceil(config.DB_POOL_MAX / 2))),
       connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
       statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
       idleTimeoutMillis: 30_000,

@@ -50,7 +50,9 @@ if (config.CREDIT_WARMUP && config.CREDIT_CONTEST_ROUTES) {
   // Best effort: a warm-up that fails leaves a slower first second, not an instance that cannot start.
   const { warmUpCredit } = await import('../../modules/credit/warm-up.ts');
   await warmUpCredit(app, deps.credit, {
-    connections: Math.min(config.DB_POOL_MAX, config.CREDIT_BATCH_CONCURRENCY + 2),
+    // Every connection a pool may open: one opened under the first burst costs that request a
+    // backend's start (docs/decisions.md).
+    connections: config.DB_POOL_MAX,
     rounds: 200,
   }).catch((err: unknown) => log.warn({ err }, 'credit warm-up failed'));
 }
