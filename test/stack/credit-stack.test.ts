@@ -66,8 +66,23 @@ describe('the credit profile of the local stack', () => {
     expect(clients.map((c) => [c.client_id, Number(c.credit_limit), Number(c.balance)])).toEqual(
       CLIENTS.map((c) => [c.id, c.limite, 0]),
     );
+    // Each instance opened every connection its pools may hold before it listened (CREDIT_WARMUP,
+    // DB_POOL_MIN), so the validations' bursts wait for no PostgreSQL backend to start.
+    const backends = () =>
+      sql<{ app: string; n: number; newest: Date }>(
+        `SELECT application_name AS app, count(*)::int AS n, max(backend_start) AS newest FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name LIKE 'armazem/%' GROUP BY 1 ORDER BY 1`,
+      );
+    const before = await backends();
+    expect(before.map((b) => `${b.app.replace(/^armazem\/[^/]+/, '<instance>')} ${b.n}`).sort()).toEqual([
+      '<instance> 8',
+      '<instance> 8',
+      '<instance>/async 4',
+      '<instance>/async 4',
+    ]);
     const checked = await validations(base);
     expect(checked.flatMap((c) => c.failures)).toEqual([]);
+    expect(await backends()).toEqual(before);
   });
 
   it('spreads contest traffic over both instances with no rate limit, and keeps the clients untouched across a restart', async () => {
