@@ -30,10 +30,11 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
       application_name: `armazem/${config.INSTANCE_ID}`,
     });
     watchPool(pool, log);
+    const asyncMax = Math.max(2, Math.ceil(config.DB_POOL_MAX / 2));
     const asyncCommitPool = new pg.Pool({
       connectionString: config.DATABASE_URL,
-      max: Math.max(2, Math.ceil(config.DB_POOL_MAX / 2)),
-      min: Math.min(config.DB_POOL_MIN, Math.max(2, Math.ceil(config.DB_POOL_MAX / 2))),
+      max: asyncMax,
+      min: Math.min(config.DB_POOL_MIN, asyncMax),
       connectionTimeoutMillis: config.DB_CONNECT_TIMEOUT_MS,
       statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
       idleTimeoutMillis: 30_000,
