@@ -96,7 +96,8 @@ const Database = {
     minimum: 1,
     maximum: 200,
     default: 10,
-    description: 'Connections of the main pool; the pool for payment accepts gets half as many (at least 2).',
+    description:
+      'Connections of the main pool; the pool for payment accepts gets half as many (at least 2). With 1, the order worker polls instead of holding a connection for LISTEN.',
   }),
   DB_POOL_MIN: Type.Integer({
     minimum: 0,

@@ -1,6 +1,21 @@
-import { expect } from 'vitest';
-import type { TestApp } from './app.ts';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { createOrderWorker } from '../../src/modules/orders/create-worker.ts';
+import type { OrderWorker } from '../../src/modules/orders/order-worker.ts';
+import type { TestApp, TestContext } from './app.ts';
 import { json } from './app.ts';
+
+/** The order worker on the context's app, started before the file's tests and stopped after them. */
+export function useOrderWorker(ctx: TestContext): { readonly worker: OrderWorker } {
+  const handle = {} as { worker: OrderWorker };
+  beforeAll(async () => {
+    handle.worker = createOrderWorker(ctx.t.deps);
+    await handle.worker.start();
+  });
+  afterAll(async () => {
+    await handle.worker?.stop();
+  });
+  return handle;
+}
 
 /** Creates a product as the admin; returns its id. */
 export async function createProduct(

@@ -22,13 +22,17 @@ interface Stack {
 }
 let stack: Stack | undefined;
 
-/** Two instances with their workers; `prepare` sets the processors up before the workers' first health probe. */
+/**
+ * Two instances with their workers; `prepare` sets the processors up before the workers' first
+ * health probe; `emulators` are the emulators' own options.
+ */
 async function start(
   env: Record<string, string> = {},
   prepare: (p: Processors) => Promise<void> = async () => {},
+  emulators: Parameters<typeof startProcessors>[0] = {},
 ): Promise<Stack> {
   const db = await createTestDatabase();
-  const processors = await startProcessors();
+  const processors = await startProcessors(emulators);
   await prepare(processors);
   const shared = {
     ...realServers(db.url),
@@ -139,6 +143,42 @@ describe('payments under every fault class of the processors (reduced size)', ()
     // The default never comes back, and the whole backlog is on the fallback within a second.
     const summary = await settled(s, sent, 1000);
     expect(summary.fallback.totalRequests).toBeGreaterThan(summary.default.totalRequests);
+  });
+
+  it('a long outage that ends: trials find the default back before its health report, each in a single statement', async () => {
+    // Calls reaching the default, and uses of the deciding transaction (claim.ts), by time.
+    const defaultCalls: number[] = [];
+    // Failing from the start, so the health reports (one every 5 s) say so until about 10 s.
+    const s = await start({}, (p) => p.configure('default', 'failure', true), {
+      onRequest: (name, url) => {
+        if (name === 'default' && url === '/payments') defaultCalls.push(Date.now());
+      },
+    });
+    const decided: number[] = [];
+    for (const a of s.apps) {
+      const claim = a.deps.payments.claim.bind(a.deps.payments);
+      a.deps.payments.claim = (...args) => {
+        decided.push(Date.now());
+        return claim(...args);
+      };
+    }
+    const t0 = Date.now();
+    const sent = await stream(s, { seconds: 8, everyMs: 15, steps: [[6000, 'default', 'failure', false]] });
+    const summary = await settled(s, sent, 3000);
+    expect(summary.fallback.totalRequests).toBeGreaterThan(0);
+    // Long from 2.5 s: every payment to the fallback, and a trial of the default every 250 ms per
+    // worker, each claimed beside them in one statement, none in the deciding transaction.
+    const inLongOutage = (at: number) => at >= t0 + 3000 && at < t0 + 6000;
+    expect(decided.filter(inLongOutage)).toEqual([]);
+    const trials = defaultCalls.filter(inLongOutage).length;
+    expect(trials).toBeGreaterThanOrEqual(4);
+    expect(trials).toBeLessThanOrEqual(2 * 4 * 3 + 2);
+    // Back at 6 s, while the reports still say failing: what came a second later went to the default.
+    const { rows } = await (s.apps[0] as TestApp).deps.db.pool.query<{ processor: string }>(
+      'SELECT DISTINCT processor FROM payments WHERE created_at > $1',
+      [new Date(t0 + 7000)],
+    );
+    expect(rows.map((r) => r.processor)).toEqual(['default']);
   });
 
   it('a default flapping every 1.5 s is waited for each time: everything on the default', async () => {

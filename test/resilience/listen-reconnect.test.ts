@@ -1,23 +1,13 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrderWorker } from '../../src/modules/orders/create-worker.ts';
-import type { OrderWorker } from '../../src/modules/orders/order-worker.ts';
+import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../helpers/app.ts';
 import { registerAndLogin } from '../helpers/customers.ts';
 import { eventually } from '../helpers/env.ts';
-import { createProduct, expectStockConsistent, placeOrder } from '../helpers/orders.ts';
+import { createProduct, expectStockConsistent, placeOrder, useOrderWorker } from '../helpers/orders.ts';
 
 /** The worker's LISTEN connection dropped by the server (a restart, pg_terminate_backend): it comes back by itself. */
 const ctx = useTestApp({ ORDER_CONCURRENCY: 'queued' });
-let worker: OrderWorker;
-
-beforeAll(async () => {
-  worker = createOrderWorker(ctx.t.deps);
-  await worker.start();
-});
-afterAll(async () => {
-  await worker?.stop();
-});
+const orders = useOrderWorker(ctx);
 
 async function listenerPids(): Promise<number[]> {
   const c = new pg.Client({ connectionString: ctx.db.url });
@@ -50,7 +40,7 @@ describe('the order worker’s LISTEN connection', () => {
       expect(pids).toHaveLength(1);
       return pids;
     });
-    expect(worker.listening).toBe(true);
+    expect(orders.worker.listening).toBe(true);
     await terminate(before);
     const after = await eventually(async () => {
       const pids = await listenerPids();
@@ -59,7 +49,7 @@ describe('the order worker’s LISTEN connection', () => {
       return pids;
     }, 10_000);
     expect(after).toHaveLength(1);
-    expect(worker.listening).toBe(true);
+    expect(orders.worker.listening).toBe(true);
 
     const buyer = await registerAndLogin(ctx.t);
     const productId = await createProduct(ctx.t, { stock: 3 });

@@ -4,8 +4,9 @@ import type { Logger } from '../../platform/logger.ts';
 import type { Metrics } from '../../platform/metrics.ts';
 import { inSpan } from '../../platform/tracing.ts';
 import { WakeLoop } from '../../platform/wake-loop.ts';
-import { chooseProcessor, NO_OUTAGE, type Outage, observe } from './choose-processor.ts';
+import { chooseProcessor, type Decision, NO_OUTAGE, type Outage, observe } from './choose-processor.ts';
 import { afterCall, type BreakerConfig, type BreakerState, breakerAt, CLOSED } from './circuit-breaker.ts';
+import type { Lease } from './claim.ts';
 import type { HealthMonitor } from './health-monitor.ts';
 import type { Claimed, PaymentRepository } from './payments.repository.ts';
 import type { CallOutcome, ProcessorClient, ProcessorName } from './processor-client.ts';
@@ -292,7 +293,8 @@ export class PaymentWorker extends WakeLoop {
     };
     // When the decision does not depend on how long a payment waited — the default usable, or
     // down so long that everything goes to the fallback — one statement claims every due payment
-    // for one processor. A trial of the default due during a long outage needs the slow path.
+    // for one processor (a long outage's trial of the default takes one more, below). Only a
+    // decision that depends on how long each payment waited needs the deciding transaction.
     const first = chooseProcessor({ ...decisionInput, oldestWaitMs: 0 });
     const trialDue = now - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
     const forAll =
@@ -313,19 +315,34 @@ export class PaymentWorker extends WakeLoop {
         ? this.opts.maxInFlight
         : UNPROVEN_IN_FLIGHT) - (this.calling.get(name) ?? 0);
     const batch = Math.min(this.opts.batch, this.opts.maxFreshCalls - this.fresh);
-    const limit = forAll ? Math.min(batch, room(forAll)) : batch;
+    // A long outage with a trial of the default due: the decision still does not depend on how
+    // long a payment waited, so one statement claims the trial (the oldest due payment) for the
+    // default and another the rest for the fallback, instead of the deciding transaction.
+    const trialThenFallback = !forAll && 'use' in first;
+    const limit = forAll
+      ? Math.min(batch, room(forAll))
+      : trialThenFallback
+        ? Math.min(batch, 1 + room('fallback'))
+        : batch;
     if (limit <= 0) return null;
     const claimed = forAll
       ? await this.payments.claimAllFor(forAll, limit, lease)
-      : await this.payments.claim(limit, lease, (waitedMs) => {
-          // At most four trial payments a second to a default that looks unusable.
-          const defaultTrialDue = Date.now() - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
-          const decision = chooseProcessor({ ...decisionInput, oldestWaitMs: waitedMs, defaultTrialDue });
-          if (defaultTrialDue && 'use' in decision && decision.use === 'default')
-            this.lastDefaultTrialAt = Date.now();
-          return decision;
-        });
-    if (claimed.length === 0) return forAll || this.defaultOutage.since === null ? null : 'waiting';
+      : trialThenFallback
+        ? await this.trialThenFallback(
+            limit,
+            lease,
+            chooseProcessor({ ...decisionInput, oldestWaitMs: 0, defaultTrialDue: true }),
+          )
+        : await this.payments.claim(limit, lease, (waitedMs) => {
+            // At most four trial payments a second to a default that looks unusable.
+            const defaultTrialDue = Date.now() - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
+            const decision = chooseProcessor({ ...decisionInput, oldestWaitMs: waitedMs, defaultTrialDue });
+            if (defaultTrialDue && 'use' in decision && decision.use === 'default')
+              this.lastDefaultTrialAt = Date.now();
+            return decision;
+          });
+    if (claimed.length === 0)
+      return forAll || trialThenFallback || this.defaultOutage.since === null ? null : 'waiting';
     this.inFlight += claimed.length;
     // A span per round that found payments (idle polls would be noise), a child per processor call.
     const round = inSpan('payment-worker round', { 'armazem.payments.claimed': claimed.length }, async () => {
@@ -342,6 +359,24 @@ export class PaymentWorker extends WakeLoop {
       });
     this.rounds.add(round);
     return { claimed: claimed.length, limit, done: round };
+  }
+
+  /**
+   * The trial (the oldest due payment) for the default, the rest for the fallback. A payment
+   * pinned before stays with its processor and is no trial.
+   */
+  private async trialThenFallback(limit: number, lease: Lease, trial: Decision): Promise<Claimed[]> {
+    const tried = await this.payments.claimAllFor('default', 1, lease);
+    if (tried.some((c) => !c.pinnedBefore)) this.lastDefaultTrialAt = Date.now();
+    const ifRefusedRetryInMs = 'use' in trial ? trial.ifRefusedRetryInMs : undefined;
+    const rest =
+      limit > tried.length ? await this.payments.claimAllFor('fallback', limit - tried.length, lease) : [];
+    return [
+      ...tried.map((c) =>
+        c.pinnedBefore || ifRefusedRetryInMs === undefined ? c : { ...c, ifRefusedRetryInMs },
+      ),
+      ...rest,
+    ];
   }
 
   private freshEnded(): void {
