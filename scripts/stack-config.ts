@@ -90,7 +90,7 @@ export const PROFILES = {
     // No per-request log lines in the contest shapes (nginx logs none either): docs/decisions.md.
     env: {
       WORKER_IN_PROCESS: 'true',
-      DB_POOL_MAX: '10',
+      DB_POOL_MAX: '2',
       PAYMENTS_PURGE_ENABLED: 'true',
       LOG_LEVEL: 'warn',
     } as Record<string, string>,
