@@ -3,6 +3,8 @@ import { createOrderWorker } from '../../src/modules/orders/create-worker.ts';
 import type { OrderWorker } from '../../src/modules/orders/order-worker.ts';
 import type { TestApp, TestContext } from './app.ts';
 import { json } from './app.ts';
+import { registerAndLogin } from './customers.ts';
+import { eventually } from './env.ts';
 
 /** The order worker on the context's app, started before the file's tests and stopped after them. */
 export function useOrderWorker(ctx: TestContext): { readonly worker: OrderWorker } {
@@ -15,6 +17,16 @@ export function useOrderWorker(ctx: TestContext): { readonly worker: OrderWorker
     await handle.worker?.stop();
   });
   return handle;
+}
+
+/** A new buyer's order on the queue is reserved by the running order worker, and stock adds up. */
+export async function expectQueuedOrderReserved(t: TestApp): Promise<void> {
+  const buyer = await registerAndLogin(t);
+  const productId = await createProduct(t, { stock: 3 });
+  const order = await placeOrder(t, buyer, [{ productId, quantity: 1 }]);
+  expect(order.status).toBe('pending');
+  await eventually(async () => expect((await t.deps.orders.findById(order.id))?.status).toBe('reserved'));
+  await expectStockConsistent(t);
 }
 
 /** Creates a product as the admin; returns its id. */

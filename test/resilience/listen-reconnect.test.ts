@@ -1,9 +1,8 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../helpers/app.ts';
-import { registerAndLogin } from '../helpers/customers.ts';
 import { eventually } from '../helpers/env.ts';
-import { createProduct, expectStockConsistent, placeOrder, useOrderWorker } from '../helpers/orders.ts';
+import { expectQueuedOrderReserved, useOrderWorker } from '../helpers/orders.ts';
 
 /** The worker's LISTEN connection dropped by the server (a restart, pg_terminate_backend): it comes back by itself. */
 const ctx = useTestApp({ ORDER_CONCURRENCY: 'queued' });
@@ -50,14 +49,6 @@ describe('the order worker’s LISTEN connection', () => {
     }, 10_000);
     expect(after).toHaveLength(1);
     expect(orders.worker.listening).toBe(true);
-
-    const buyer = await registerAndLogin(ctx.t);
-    const productId = await createProduct(ctx.t, { stock: 3 });
-    const order = await placeOrder(ctx.t, buyer, [{ productId, quantity: 1 }]);
-    expect(order.status).toBe('pending');
-    await eventually(async () =>
-      expect((await ctx.t.deps.orders.findById(order.id))?.status).toBe('reserved'),
-    );
-    await expectStockConsistent(ctx.t);
+    await expectQueuedOrderReserved(ctx.t);
   });
 });

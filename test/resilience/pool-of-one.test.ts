@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { useTestApp } from '../helpers/app.ts';
-import { registerAndLogin } from '../helpers/customers.ts';
-import { eventually } from '../helpers/env.ts';
-import { createProduct, expectStockConsistent, placeOrder, useOrderWorker } from '../helpers/orders.ts';
+import { expectQueuedOrderReserved, useOrderWorker } from '../helpers/orders.ts';
 
 /** DB_POOL_MAX=1 (its minimum) with the order worker in the process: the worker's LISTEN must not take the only connection. */
 const ctx = useTestApp({ ORDER_CONCURRENCY: 'queued', DB_POOL_MAX: '1' });
@@ -12,14 +10,7 @@ describe('a main pool of one connection', () => {
   it('with the order worker running, the instance stays ready and queued orders are still reserved', async () => {
     const ready = await ctx.t.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    const buyer = await registerAndLogin(ctx.t);
-    const productId = await createProduct(ctx.t, { stock: 2 });
-    const order = await placeOrder(ctx.t, buyer, [{ productId, quantity: 1 }]);
-    expect(order.status).toBe('pending');
-    await eventually(async () =>
-      expect((await ctx.t.deps.orders.findById(order.id))?.status).toBe('reserved'),
-    );
-    await expectStockConsistent(ctx.t);
+    await expectQueuedOrderReserved(ctx.t);
     expect((await ctx.t.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
   });
 });
