@@ -35,7 +35,9 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY migrations ./migrations
-# Files stay root-owned and read-only to the process; it runs as `node`.
+# Files stay root-owned and read-only to the process; it runs as `node`. The payments
+# journal's volume (PAYMENTS_JOURNAL_DIR) takes this directory's owner when first mounted.
+RUN mkdir -p /var/lib/armazem/journal && chown node:node /var/lib/armazem/journal
 USER node
 EXPOSE 3000
 ENTRYPOINT ["node"]

@@ -368,6 +368,35 @@ const Payments = {
     description:
       'Accept payments without waiting for the WAL flush: the payment is in PostgreSQL before the 2xx, so it survives SIGKILL of any armazem process; a crash of PostgreSQL itself could lose the last ≈0.6 s of accepts.',
   }),
+  PAYMENTS_JOURNAL_DIR: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 500,
+      description:
+        'Accept payments into an append-only file under this directory (a subdirectory per INSTANCE_ID, which must then be unique) and send them to PostgreSQL in batches: the 2xx waits for a write to the file, not for a database round trip, and still survives SIGKILL of any armazem process (the same instance replays its file when it starts again). Unset: each accept is an INSERT before the 2xx. docs/decisions.md has the trade-offs.',
+    }),
+  ),
+  PAYMENTS_JOURNAL_FLUSH_MS: Type.Integer({
+    minimum: 0,
+    maximum: 10_000,
+    default: 20,
+    description:
+      'With PAYMENTS_JOURNAL_DIR: how long the first accept of a batch waits for others before they go to PostgreSQL together.',
+  }),
+  PAYMENTS_JOURNAL_ORPHAN_MS: Type.Integer({
+    minimum: 100,
+    maximum: 3_600_000,
+    default: 15_000,
+    description:
+      'With PAYMENTS_JOURNAL_DIR: an instance whose journal shows no sign of life for this long is gone; another instance under the same directory sends the accepts it left.',
+  }),
+  PAYMENTS_JOURNAL_MAX_PENDING: Type.Integer({
+    minimum: 1,
+    maximum: 10_000_000,
+    default: 100_000,
+    description:
+      'With PAYMENTS_JOURNAL_DIR: accepts an instance may hold while PostgreSQL does not take them; beyond, POST /payments answers 503.',
+  }),
   PAYMENTS_PURGE_ENABLED: Type.Boolean({
     default: false,
     description: 'Lets anyone call `POST /purge-payments` (test runs); otherwise admins only.',

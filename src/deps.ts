@@ -171,6 +171,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     kv,
     catalog: { repository: new CatalogRepository(db.pool), cache: catalogCache },
     async close() {
+      await payments.close();
       await catalogCache.close().catch(() => {});
       await Promise.all([processors.default.close(), processors.fallback.close()]);
       await kv.close();

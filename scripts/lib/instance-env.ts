@@ -42,6 +42,8 @@ export function instanceEnv(stack: StackConfig): InstanceEnv {
     ...stack.profile.env,
     ...given,
   };
+  // The payments shape accepts into a journal per instance, kept with the stack's state (docs/decisions.md).
+  if (stack.profileName === 'payments') env.PAYMENTS_JOURNAL_DIR ??= join(stack.stateDir, 'payments-journal');
   // The credit shape runs without Redis, whatever the environment says (empty counts as unset).
   if (!stack.profile.redis) env.REDIS_URL = '';
   env.JWT_SECRET ||= stateSecret(stack.stateDir, 'jwt-secret');

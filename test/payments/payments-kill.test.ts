@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_JWT_SECRET } from '../helpers/app.ts';
-import { createTestDatabase, eventually, realServers, type TestDatabase } from '../helpers/env.ts';
-import { freePort, type Started, startProcess, waitServing } from '../helpers/process.ts';
-import { type Processors, startProcessors } from '../helpers/processors.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/env.ts';
+import { usePaymentProcesses } from '../helpers/payment-processes.ts';
+import { freePort } from '../helpers/process.ts';
 
 /**
  * Real processes, killed for real: an API instance and a worker, SIGKILLed
@@ -12,42 +11,12 @@ import { type Processors, startProcessors } from '../helpers/processors.ts';
  * processors. Clients retry what failed with the same correlationId, as the
  * contract allows. Nothing may be lost, nothing counted twice.
  */
-let db: TestDatabase;
-let processors: Processors;
-const running: Started[] = [];
-let env: Record<string, string>;
-
+const ctx = usePaymentProcesses();
+const { startApi, startWorker } = ctx;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  processors = await startProcessors();
   // Every call takes a while: the worker is killed with calls in flight.
-  await processors.configure('default', 'delay', 150);
-  env = {
-    NODE_ENV: 'production',
-    JWT_SECRET: TEST_JWT_SECRET,
-    ...realServers(db.url),
-    ...processors.env,
-    WORKER_IN_PROCESS: 'false',
-    LOG_LEVEL: 'warn',
-  };
+  await ctx.processors.configure('default', 'delay', 150);
 });
-afterAll(async () => {
-  for (const p of running) p.child.kill('SIGKILL');
-  await processors?.close();
-  await db?.drop();
-});
-
-async function startApi(port: number): Promise<Started> {
-  const p = startProcess('src/entrypoints/api.ts', { ...env, PORT: String(port) });
-  running.push(p);
-  await waitServing(p, `http://127.0.0.1:${port}/health`);
-  return p;
-}
-function startWorker(): Started {
-  const p = startProcess('src/entrypoints/worker.ts', { ...env, MIGRATE_ON_START: 'false' });
-  running.push(p);
-  return p;
-}
 
 describe('SIGKILL of an API instance and of a worker mid-run', () => {
   it('loses no accepted payment, charges none twice, and the summary equals the processors’ records', async () => {
@@ -67,7 +36,7 @@ describe('SIGKILL of an API instance and of a worker mid-run', () => {
 
     const first = ids.slice(0, 100).map(post);
     // The worker dies once payments are on their way to the processor.
-    const client = new pg.Client({ connectionString: db.url });
+    const client = new pg.Client({ connectionString: ctx.db.url });
     await client.connect();
     await eventually(
       async () => {
@@ -109,7 +78,7 @@ describe('SIGKILL of an API instance and of a worker mid-run', () => {
       string,
       { totalRequests: number; totalAmount: number }
     >;
-    const theirs = [await processors.summary('default'), await processors.summary('fallback')];
+    const theirs = [await ctx.processors.summary('default'), await ctx.processors.summary('fallback')];
     expect(ours.default?.totalRequests).toBe(theirs[0]?.totalRequests);
     expect(ours.fallback?.totalRequests).toBe(theirs[1]?.totalRequests);
     expect((ours.default?.totalRequests ?? 0) + (ours.fallback?.totalRequests ?? 0)).toBe(150);

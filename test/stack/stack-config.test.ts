@@ -73,6 +73,18 @@ describe("the stack's settings", () => {
     expect(stackPrograms(stack, config).map((p) => p.name)).toEqual(['api-1', 'api-2', 'nginx']);
   });
 
+  it('payments profile: each instance accepts into a journal in the state directory, unless the environment turns it off', async () => {
+    const stateDir = await scratch();
+    const journal = (env: NodeJS.ProcessEnv) =>
+      instanceEnv(loadStackConfig({ STACK_DIR: stateDir, ...env }, ['up', '--profile', 'payments'])).config
+        .PAYMENTS_JOURNAL_DIR;
+    expect(journal({})).toBe(join(stateDir, 'payments-journal'));
+    expect(journal({ PAYMENTS_JOURNAL_DIR: '' })).toBeUndefined();
+    expect(
+      instanceEnv(loadStackConfig({ STACK_DIR: stateDir }, [])).config.PAYMENTS_JOURNAL_DIR,
+    ).toBeUndefined();
+  });
+
   it('give the Node programs a stop grace that covers their drain and shutdown time', async () => {
     const stack = loadStackConfig({ STACK_DIR: await scratch(), SHUTDOWN_DRAIN_MS: '5000' }, []);
     const programs = stackPrograms(stack, instanceEnv(stack).config);

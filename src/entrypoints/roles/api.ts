@@ -6,6 +6,7 @@ import { ensureAdmin } from '../../modules/customers/ensure-admin.ts';
 import { registerInvariantGauges } from '../../modules/ops/invariant-gauges.ts';
 import { drain } from '../../modules/ops/ops-server.ts';
 import { createOrderWorker } from '../../modules/orders/create-worker.ts';
+import { openAcceptJournal } from '../../modules/payments/accept-journal.ts';
 import { createPaymentWorker } from '../../modules/payments/create-worker.ts';
 import { createLogger } from '../../platform/logger.ts';
 import { stopTracing } from '../../platform/tracing.ts';
@@ -24,6 +25,8 @@ if (config.CREDIT_CONTEST_ROUTES) {
   const created = await ensureContestClients(deps.db.pool, deps.customers);
   if (created.length > 0) log.info({ clients: created }, 'Rinha 2024/Q1 contest clients created');
 }
+// Only the role that answers POST /payments owns a journal: it is this instance's alone.
+if (config.PAYMENTS_JOURNAL_DIR) openAcceptJournal(deps, config.PAYMENTS_JOURNAL_DIR);
 const app = await buildApp(deps);
 // The embedded single process runs the order worker too; deployments run it as its own role.
 const inProcess = config.WORKER_IN_PROCESS ?? !config.DATABASE_URL;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { accept, payOrder } from './accept.ts';
+import type { AcceptJournal } from './accept-journal.ts';
 import type { Decision } from './choose-processor.ts';
 import { claim, claimAllFor, type Lease, releaseWaiting } from './claim.ts';
 import type { Claimed } from './claimed.ts';
@@ -22,11 +23,22 @@ export class PaymentRepository {
   private readonly db: pg.Pool;
   private readonly acceptDb: pg.Pool;
   private readonly acceptedListeners: Array<() => void> = [];
+  private journal: AcceptJournal | null = null;
 
   /** `acceptDb` takes the accepting INSERTs (PAYMENTS_ASYNC_COMMIT: a pool that does not wait for the WAL flush). */
   constructor(db: pg.Pool, acceptDb: pg.Pool = db) {
     this.db = db;
     this.acceptDb = acceptDb;
+  }
+
+  /** Accepts go to the journal from now on (PAYMENTS_JOURNAL_DIR); a worker hears of them once they are in PostgreSQL. */
+  useJournal(journal: AcceptJournal): void {
+    this.journal = journal;
+  }
+
+  /** The journal's accepts are sent to PostgreSQL before this returns. */
+  async close(): Promise<void> {
+    await this.journal?.close();
   }
 
   /** Called after each payment this process accepts (a worker in the same process wakes). */
@@ -39,7 +51,8 @@ export class PaymentRepository {
     correlationId: string,
     amount: string,
     orderId?: number,
-  ): Promise<'accepted' | 'duplicate' | 'conflict'> {
+  ): Promise<'accepted' | 'duplicate' | 'conflict' | 'full'> {
+    if (this.journal && orderId === undefined) return this.journal.accept(correlationId, amount);
     const outcome = await accept(this.acceptDb, { correlationId, amount, orderId });
     if (outcome === 'accepted') this.accepted();
     return outcome;
@@ -69,7 +82,8 @@ export class PaymentRepository {
     return result;
   }
 
-  private accepted(): void {
+  /** Public for the journal, which tells once its accepts are in PostgreSQL. */
+  accepted(): void {
     for (const listener of this.acceptedListeners) listener();
   }
 
@@ -81,16 +95,35 @@ export class PaymentRepository {
     return summary(this.db, from, to);
   }
 
-  queueStats(): ReturnType<typeof queueStats> {
-    return queueStats(this.db);
+  /** The journal's accepts not yet sent count as queued. */
+  async queueStats(): ReturnType<typeof queueStats> {
+    const stats = await queueStats(this.db);
+    return { ...stats, depth: stats.depth + (this.journal?.pendingCount ?? 0) };
   }
 
   async purge(): Promise<number> {
+    // Accepts this instance still holds would come back after the DELETE.
+    await this.journal?.discard();
     const { rowCount } = await this.db.query('DELETE FROM payments WHERE order_id IS NULL');
     return rowCount ?? 0;
   }
 
-  find(correlationId: string): Promise<PaymentView | null> {
-    return findPayment(this.db, correlationId);
+  async find(correlationId: string): Promise<PaymentView | null> {
+    const found = await findPayment(this.db, correlationId);
+    const held = found ? undefined : this.journal?.find(correlationId);
+    if (!held) return found;
+    // Accepted here and not yet sent: it is queued all the same.
+    const at = new Date(held.acceptedAtMs).toISOString();
+    return {
+      ...held,
+      status: 'queued',
+      processor: null,
+      requestedAt: null,
+      attempts: 0,
+      orderId: null,
+      lastError: null,
+      createdAt: at,
+      updatedAt: at,
+    };
   }
 }
