@@ -192,13 +192,20 @@ export class AcceptJournal {
   }
 
   /** Synchronous: once it returns 'accepted', the accept is in the file. */
-  accept(correlationId: string, amount: string): 'accepted' | 'duplicate' | 'conflict' | 'full' {
+  accept(correlationId: string, amount: string): 'accepted' | 'duplicate' | 'conflict' | 'unavailable' {
     const known = this.pending.get(correlationId);
     if (known) return Number(known.amount) === Number(amount) ? 'duplicate' : 'conflict';
-    if (this.closed || this.pending.size >= this.opts.maxPending) return 'full';
+    if (this.closed || this.pending.size >= this.opts.maxPending) return 'unavailable';
     const entry = { correlationId, amount, acceptedAtMs: Date.now() };
-    this.current ??= this.newSegment();
-    writeSync(this.current.fd as number, `${correlationId} ${amount} ${entry.acceptedAtMs.toString()}\n`);
+    try {
+      this.current ??= this.newSegment();
+      writeSync(this.current.fd as number, `${correlationId} ${amount} ${entry.acceptedAtMs.toString()}\n`);
+    } catch (err) {
+      // A disk full or failing: the next accept starts a new file rather than follow a line cut short.
+      this.log.error({ err }, 'payments journal: cannot write; answering 503');
+      this.seal();
+      return 'unavailable';
+    }
     this.current.entries.push(entry);
     this.pending.set(correlationId, entry);
     this.schedule(this.opts.flushMs);
@@ -214,7 +221,7 @@ export class AcceptJournal {
     this.pending.clear();
   }
 
-  /** Sends everything still here; later accepts are refused as 'full'. */
+  /** Sends everything still here; later accepts are refused as 'unavailable'. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
@@ -265,7 +272,8 @@ export class AcceptJournal {
   private async flush(): Promise<void> {
     if (this.flushing) return this.flushing;
     this.seal();
-    const batch = this.sealed;
+    // A copy: segments adopted while this batch is out are not part of it.
+    const batch = [...this.sealed];
     if (batch.length === 0) return;
     this.flushing = this.send(batch);
     await this.flushing;

@@ -51,7 +51,7 @@ export class PaymentRepository {
     correlationId: string,
     amount: string,
     orderId?: number,
-  ): Promise<'accepted' | 'duplicate' | 'conflict' | 'full'> {
+  ): Promise<'accepted' | 'duplicate' | 'conflict' | 'unavailable'> {
     if (this.journal && orderId === undefined) return this.journal.accept(correlationId, amount);
     const outcome = await accept(this.acceptDb, { correlationId, amount, orderId });
     if (outcome === 'accepted') this.accepted();

@@ -43,7 +43,7 @@ export function paymentRoutes(app: AppInstance, { config, payments, orders }: Pa
       const amount = parseMoney(request.body.amount, 'body.amount', 12);
       if (Number(amount) <= 0) throw ERRORS.invalidField('body.amount', 'must be greater than 0');
       const outcome = await payments.accept(request.body.correlationId.toLowerCase(), amount);
-      if (outcome === 'full') throw ERRORS.databaseUnavailable();
+      if (outcome === 'unavailable') throw ERRORS.databaseUnavailable();
       if (outcome === 'conflict') {
         throw ERRORS.conflict(
           'correlation_id_reused',
