@@ -111,8 +111,13 @@ export class AcceptJournal {
       this.log.warn({ recovered }, 'payments journal: replaying accepts a previous run left');
     const every = Math.max(10, Math.min(1_000, Math.floor(this.opts.orphanMs / 3)));
     this.heartbeat = setInterval(() => {
-      this.beat();
-      this.adoptOrphans();
+      try {
+        this.beat();
+        this.adoptOrphans();
+      } catch (err) {
+        // The directory gone or unwritable: accepts answer 503 from the next write on; the process stays up.
+        this.log.error({ err }, 'payments journal: heartbeat failed');
+      }
     }, every);
     this.heartbeat.unref();
     return recovered;
