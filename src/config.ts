@@ -270,6 +270,13 @@ const Orders = {
     default: 500,
     description: 'Pending orders a worker reserves per transaction.',
   }),
+  ORDER_IDLE_POLL_MAX_MS: Type.Integer({
+    minimum: 1,
+    maximum: 60_000,
+    default: 2000,
+    description:
+      'An order worker that listens for new orders (LISTEN/NOTIFY wakes it at once) and has found nothing for a while looks anyway at most this far apart, a quarter of its idle time, from 250 ms up; one that polls without listening (a pool of one connection) keeps 250 ms.',
+  }),
   WORKER_IN_PROCESS: Type.Optional(
     Type.Boolean({
       description:

@@ -13,6 +13,7 @@ export function createOrderWorker(deps: {
   return new OrderWorker(deps.db.pool, deps.orders, deps.log, {
     batchSize: deps.config.ORDER_QUEUE_BATCH,
     reservationTtlSeconds: deps.config.ORDER_RESERVATION_TTL,
+    idlePollMaxMs: deps.config.ORDER_IDLE_POLL_MAX_MS,
     // A pool of one connection (the embedded database's, or DB_POOL_MAX=1): a LISTEN would hold
     // it and leave every request waiting; poll instead.
     listen: deps.db.kind === 'postgres' && deps.config.DB_POOL_MAX > 1,

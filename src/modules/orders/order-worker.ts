@@ -91,6 +91,8 @@ export interface WorkerOptions {
   listen: boolean;
   /** How often to look for work when no notification arrives. */
   pollMs?: number;
+  /** Listening, an idle worker backs off to this between looks: a NOTIFY wakes it anyway. */
+  idlePollMaxMs?: number;
   sweepEveryMs?: number;
 }
 
@@ -101,7 +103,13 @@ export class OrderWorker extends WakeLoop {
   private readonly opts: WorkerOptions;
 
   constructor(db: pg.Pool, orders: OrderRepository, log: Logger, opts: WorkerOptions) {
-    super(db, log, { channel: 'armazem_orders', listen: opts.listen, idleMs: opts.pollMs ?? 250 });
+    super(db, log, {
+      channel: 'armazem_orders',
+      listen: opts.listen,
+      idleMs: opts.pollMs ?? 250,
+      // Each look is a transaction of three round trips; without LISTEN, polling is all there is.
+      ...(opts.listen ? { maxIdleMs: opts.idlePollMaxMs } : {}),
+    });
     this.orders = orders;
     this.opts = opts;
   }
