@@ -80,6 +80,7 @@ export const PROFILES = {
     bot: true,
     nodeFlags: '--max-semi-space-size=32',
     env: {} as Record<string, string>,
+    stateEnv: {} as Record<string, string>,
   },
   payments: {
     workers: 0,
@@ -94,6 +95,8 @@ export const PROFILES = {
       PAYMENTS_PURGE_ENABLED: 'true',
       LOG_LEVEL: 'warn',
     } as Record<string, string>,
+    // Accepts go to a journal per instance (docs/decisions.md), kept with the stack's state.
+    stateEnv: { PAYMENTS_JOURNAL_DIR: 'payments-journal' } as Record<string, string>,
   },
   credit: {
     workers: 0,
@@ -111,6 +114,7 @@ export const PROFILES = {
       CREDIT_WARMUP: 'true',
       LOG_LEVEL: 'warn',
     } as Record<string, string>,
+    stateEnv: {} as Record<string, string>,
   },
 };
 export type ProfileName = keyof typeof PROFILES;

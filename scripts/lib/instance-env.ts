@@ -25,7 +25,7 @@ function stateSecret(stateDir: string, name: string): string {
  * The app's environment for the stack's programs: the stack's defaults
  * (production mode against the local PostgreSQL and Redis, behind nginx on
  * loopback, the emulated processors), the profile's, then whatever the
- * caller's environment says. Production mode needs a strong secret shared by
+ * caller's environment says; then the profile's paths in the state directory. Production mode needs a strong secret shared by
  * every instance, and an admin: made once in the state directory unless given.
  */
 export function instanceEnv(stack: StackConfig): InstanceEnv {
@@ -42,8 +42,8 @@ export function instanceEnv(stack: StackConfig): InstanceEnv {
     ...stack.profile.env,
     ...given,
   };
-  // The payments shape accepts into a journal per instance, kept with the stack's state (docs/decisions.md).
-  if (stack.profileName === 'payments') env.PAYMENTS_JOURNAL_DIR ??= join(stack.stateDir, 'payments-journal');
+  // Paths the profile keeps in the state directory, unless the environment says otherwise (empty: off).
+  for (const [name, dir] of Object.entries(stack.profile.stateEnv)) env[name] ??= join(stack.stateDir, dir);
   // The credit shape runs without Redis, whatever the environment says (empty counts as unset).
   if (!stack.profile.redis) env.REDIS_URL = '';
   env.JWT_SECRET ||= stateSecret(stack.stateDir, 'jwt-secret');

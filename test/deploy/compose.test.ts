@@ -127,6 +127,9 @@ describe('docker-compose.yml', () => {
         for (const [key, value] of Object.entries(shape.env))
           expect(api.environment?.[key], `${name} ${key}`).toBe(value);
         expect(api.environment?.NODE_OPTIONS, `${name} NODE_OPTIONS`).toBe(shape.nodeFlags);
+        // What stack:up keeps in its state directory, compose sets to a path of its own.
+        for (const key of Object.keys(shape.stateEnv))
+          expect(api.environment?.[key], `${name} ${key}`).toMatch(/^\//);
       }
       expect(
         inProfile(profile).filter(([, s]) => s.command?.[0] === 'dist/entrypoints/worker.js'),

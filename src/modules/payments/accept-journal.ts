@@ -87,10 +87,10 @@ export class AcceptJournal {
   private readonly db: pg.Pool;
   private readonly opts: AcceptJournalOptions;
   private readonly log: Logger;
-  /** Called with the accepts each flush inserted. */
-  private readonly onInserted: (inserted: number) => void;
+  /** Called after a flush that inserted new accepts. */
+  private readonly onInserted: () => void;
 
-  constructor(db: pg.Pool, opts: AcceptJournalOptions, log: Logger, onInserted: (inserted: number) => void) {
+  constructor(db: pg.Pool, opts: AcceptJournalOptions, log: Logger, onInserted: () => void) {
     this.db = db;
     this.opts = opts;
     this.log = log;
@@ -303,7 +303,7 @@ export class AcceptJournal {
         if (this.pending.get(entry.correlationId) === entry) this.pending.delete(entry.correlationId);
       }
       this.failures = 0;
-      if (inserted > 0) this.onInserted(inserted);
+      if (inserted > 0) this.onInserted();
     } catch (err) {
       this.failures++;
       this.log.warn({ err, pending: this.pending.size }, 'payments journal: flush failed; retrying');
