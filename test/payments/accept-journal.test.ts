@@ -37,11 +37,12 @@ const post = (port: number, correlationId: string, amount = 19.9) =>
 const count = async (where = 'true') =>
   (await sqlOnce<{ n: number }>(ctx.db.url, `SELECT count(*)::int AS n FROM payments WHERE ${where}`))[0]?.n;
 const among = (ids: string[]) => `correlation_id IN (${ids.map((id) => `'${id}'`).join(',')})`;
-/** Accepts in an instance's journal files (none once a clean stop removed its directory). */
+/** Accepts in an instance's journal files, those it took over included (none once a clean stop removed its directory). */
 const journalLines = (instance: string) => {
   const dir = join(journalRoot, instance);
   if (!existsSync(dir)) return 0;
-  return readdirSync(dir)
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.jnl'))
     .map((f) => parseSegment(readFileSync(join(dir, f), 'utf8')).length)
     .reduce((a, b) => a + b, 0);
 };
