@@ -439,6 +439,28 @@ const Credit = {
     description:
       'Serve the Rinha de Backend 2024/Q1 routes (`/clientes/{id}/transacoes` and `/extrato`) on the store-credit accounts, without login as in the contest, and create the contest’s five clients at start when missing.',
   }),
+  CREDIT_JOURNAL_DIR: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 500,
+      description:
+        'With CREDIT_CONTEST_ROUTES: the contest routes hold each account they serve in this instance’s memory and decide there, writing each transaction to an append-only file under this directory (a subdirectory per INSTANCE_ID, which must then be unique, on a volume every instance shares) before the 2xx, and send them to PostgreSQL in batches. Any other write to a held account asks the holder to let it go first. Unset: each transaction is a database round trip. docs/decisions.md has the trade-offs.',
+    }),
+  ),
+  CREDIT_JOURNAL_FLUSH_MS: Type.Integer({
+    minimum: 0,
+    maximum: 10_000,
+    default: 20,
+    description:
+      'With CREDIT_JOURNAL_DIR: how long the first transaction of a batch waits for others before they go to PostgreSQL together.',
+  }),
+  CREDIT_JOURNAL_ORPHAN_MS: Type.Integer({
+    minimum: 100,
+    maximum: 3_600_000,
+    default: 15_000,
+    description:
+      'With CREDIT_JOURNAL_DIR: an instance whose journal shows no sign of life for this long is gone; another instance under the same directory sends what it left and lets its accounts go (until then they answer 503).',
+  }),
 };
 
 // The SDK reads these standard variables itself; they are declared so a bad value stops the start.

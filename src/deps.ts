@@ -113,6 +113,12 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
   metrics.gauge('order_queue_depth', 'Orders waiting for a worker (queued strategy)', [], async () => [
     { value: (await orders.queueStats()).depth },
   ]);
+  const credit = new CreditRepository(db.pool, {
+    postDb: config.CREDIT_ASYNC_COMMIT ? db.asyncCommitPool : db.pool,
+    maxBatch: config.CREDIT_BATCH,
+    concurrency: config.CREDIT_BATCH_CONCURRENCY,
+    onBatch: (size) => metrics.creditBatch.observe(size),
+  });
   const payments = new PaymentRepository(
     db.pool,
     config.PAYMENTS_ASYNC_COMMIT ? db.asyncCommitPool : db.pool,
@@ -158,12 +164,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     orders,
     placer: new OrderPlacer(db.pool, config, (size) => metrics.orderBatch.observe(size)),
     payments,
-    credit: new CreditRepository(db.pool, {
-      postDb: config.CREDIT_ASYNC_COMMIT ? db.asyncCommitPool : db.pool,
-      maxBatch: config.CREDIT_BATCH,
-      concurrency: config.CREDIT_BATCH_CONCURRENCY,
-      onBatch: (size) => metrics.creditBatch.observe(size),
-    }),
+    credit,
     processors,
     telegramLinks: new TelegramLinkRepository(db.pool),
     jwtSecret: jwtSecret(config, log),
@@ -171,7 +172,7 @@ export async function createDeps(config: Config, log: Logger): Promise<Deps> {
     kv,
     catalog: { repository: new CatalogRepository(db.pool), cache: catalogCache },
     async close() {
-      await payments.close();
+      await Promise.all([payments.close(), credit.close()]);
       await catalogCache.close().catch(() => {});
       await Promise.all([processors.default.close(), processors.fallback.close()]);
       await kv.close();

@@ -221,6 +221,12 @@ export const ERROR_CODES = {
     title: 'Database unavailable',
     meaning: 'PostgreSQL cannot be reached; retry after Retry-After. The pool reconnects by itself.',
   },
+  credit_account_busy: {
+    status: 503,
+    title: 'Credit account busy',
+    meaning:
+      'The store-credit account is held by another instance (CREDIT_JOURNAL_DIR) that did not let it go in time, or its journal cannot be written; retry after Retry-After.',
+  },
   cache_unavailable: {
     status: 503,
     title: 'Cache unavailable',

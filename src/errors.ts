@@ -145,6 +145,8 @@ export const ERRORS = {
       headers: { 'retry-after': '2' },
       cause,
     }),
+  creditAccountBusy: (detail: string) =>
+    new AppError({ code: 'credit_account_busy', detail, headers: { 'retry-after': '1' } }),
   cacheUnavailable: (cause?: unknown) =>
     new AppError({
       code: 'cache_unavailable',

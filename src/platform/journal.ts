@@ -282,8 +282,12 @@ export class Journal<E> {
     await this.drainClaimed();
   }
 
-  /** Sends everything still here; later appends are refused. */
-  async close(): Promise<void> {
+  /**
+   * Sends everything still here; later appends are refused. The directory
+   * is removed once nothing is left in it, unless `keep`: then its heartbeat
+   * ages and another instance takes it over (see JournalSink.orphanDrained).
+   */
+  async close(keep = false): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -292,7 +296,7 @@ export class Journal<E> {
       await this.flush();
     }
     if (this.heartbeat) clearInterval(this.heartbeat);
-    if (this.pending.size > 0 || this.claimed.size > 0) {
+    if (keep || this.pending.size > 0 || this.claimed.size > 0) {
       // The heartbeat ages from now: this instance's next start, or another's, sends them.
       this.log.warn({ pending: this.pending.size }, `${this.opts.name}: entries left for the next start`);
       return;

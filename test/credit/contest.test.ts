@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validations } from '../../bench/lib/crebitos.ts';
 import { ensureContestClients } from '../../src/modules/credit/contest-clients.ts';
 import { warmUpCredit } from '../../src/modules/credit/warm-up.ts';
-import { startTestApp, type TestApp, useTestApp } from '../helpers/app.ts';
-import { creditOf, expectCreditConsistent } from '../helpers/credit.ts';
-import { createTestDatabase, realServers, type TestDatabase } from '../helpers/env.ts';
+import { type TestApp, useTestApp } from '../helpers/app.ts';
+import { creditOf, expectCreditConsistent, startContestInstances } from '../helpers/credit.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/env.ts';
 
 /**
  * The Rinha de Backend 2024/Q1 contract, checked by the contest's own
@@ -14,26 +14,17 @@ import { createTestDatabase, realServers, type TestDatabase } from '../helpers/e
  * warmed up first (CREDIT_WARMUP), which must change nothing.
  */
 let db: TestDatabase;
-const apps: TestApp[] = [];
-let turn = 0;
+let apps: TestApp[] = [];
 /** Requests alternate between the two instances. */
-const base = () => bases[turn++ % bases.length] as string;
-const bases: string[] = [];
+let base: () => string;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  for (const asyncCommit of ['false', 'true']) {
-    const t = await startTestApp({
-      ...realServers(db.url),
-      CREDIT_CONTEST_ROUTES: 'true',
-      CREDIT_ASYNC_COMMIT: asyncCommit,
-    });
-    await ensureContestClients(t.deps.db.pool, t.deps.customers);
-    await warmUpCredit(t.app, t.deps.credit, { connections: 3, rounds: 16 });
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    apps.push(t);
-    bases.push(`http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`);
-  }
+  ({ apps, base } = await startContestInstances(
+    db.url,
+    ['false', 'true'].map((asyncCommit) => ({ CREDIT_ASYNC_COMMIT: asyncCommit })),
+    (t) => warmUpCredit(t.app, t.deps.credit, { connections: 3, rounds: 16 }),
+  ));
 });
 afterAll(async () => {
   for (const t of apps) await t.close();

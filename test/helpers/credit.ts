@@ -1,5 +1,31 @@
 import { expect } from 'vitest';
-import type { TestApp } from './app.ts';
+import { ensureContestClients } from '../../src/modules/credit/contest-clients.ts';
+import { startTestApp, type TestApp } from './app.ts';
+import { realServers } from './env.ts';
+
+/**
+ * Instances with the contest routes on, one per environment, on one
+ * database with the contest's clients, each prepared by `prepare` and then
+ * listening; `base()` takes them in turn.
+ */
+export async function startContestInstances(
+  dbUrl: string,
+  envs: Array<Record<string, string>>,
+  prepare: (t: TestApp) => Promise<unknown>,
+) {
+  const apps: TestApp[] = [];
+  const bases: string[] = [];
+  for (const env of envs) {
+    const t = await startTestApp({ ...realServers(dbUrl), CREDIT_CONTEST_ROUTES: 'true', ...env });
+    await ensureContestClients(t.deps.db.pool, t.deps.customers);
+    await prepare(t);
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    apps.push(t);
+    bases.push(`http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`);
+  }
+  let turn = 0;
+  return { apps, bases, base: () => bases[turn++ % bases.length] as string };
+}
 
 /** Sets a customer's credit limit as the admin. */
 export async function setCreditLimit(t: TestApp, customerId: number, limit: string): Promise<void> {

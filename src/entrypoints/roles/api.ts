@@ -2,6 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from '../../app.ts';
 import { createDeps, describeBackends } from '../../deps.ts';
 import { ensureContestClients } from '../../modules/credit/contest-clients.ts';
+import { openHeldAccounts } from '../../modules/credit/held-accounts.ts';
 import { ensureAdmin } from '../../modules/customers/ensure-admin.ts';
 import { registerInvariantGauges } from '../../modules/ops/invariant-gauges.ts';
 import { drain } from '../../modules/ops/ops-server.ts';
@@ -24,6 +25,8 @@ if (config.ADMIN_EMAIL && config.ADMIN_PASSWORD)
 if (config.CREDIT_CONTEST_ROUTES) {
   const created = await ensureContestClients(deps.db.pool, deps.customers);
   if (created.length > 0) log.info({ clients: created }, 'Rinha 2024/Q1 contest clients created');
+  // The contest's accounts held in this instance's memory, with a journal of its own.
+  if (config.CREDIT_JOURNAL_DIR) await openHeldAccounts(deps, config.CREDIT_JOURNAL_DIR);
 }
 // Only the role that answers POST /payments owns a journal: it is this instance's alone.
 if (config.PAYMENTS_JOURNAL_DIR) openAcceptJournal(deps, config.PAYMENTS_JOURNAL_DIR);

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { AppError, ERRORS } from '../../errors.ts';
-import type { AccountState, PostResult } from './credit.repository.ts';
+import type { PostResult, StatementSource } from './credit.repository.ts';
 
 /**
  * The Rinha de Backend 2024/Q1 contract, exactly: `/clientes/{id}/…` on the
@@ -58,6 +58,8 @@ export function transactionAnswer(
       throw clientNotFound(clientId);
     case 'too_large':
       throw ERRORS.creditBalanceTooLarge('body.valor');
+    case 'owned':
+      throw ERRORS.creditAccountBusy('an instance holds this account');
     default:
       throw new AppError({
         code: 'insufficient_credit',
@@ -69,7 +71,7 @@ export function transactionAnswer(
 }
 
 /** The statement of an account, as of now. */
-export const statementOf = (account: AccountState): Type.Static<typeof Statement> => ({
+export const statementOf = (account: StatementSource): Type.Static<typeof Statement> => ({
   saldo: { total: account.balance, data_extrato: new Date().toISOString(), limite: account.limit },
   ultimas_transacoes: account.recent.map((t) => ({
     valor: t.amount,

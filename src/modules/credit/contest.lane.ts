@@ -32,12 +32,7 @@ export function contestLanes(credit: CreditRepository, log: Logger): Lane[] {
       adjust: unprocessable,
       log,
       handle: async (id, { valor, tipo, descricao }) => {
-        const result = await credit.post({
-          account: { contestClientId: id },
-          kind: tipo,
-          amount: valor,
-          description: descricao,
-        });
+        const result = await credit.contestPost(id, tipo, valor, descricao);
         return { status: 200, contentType: JSON_TYPE, body: JSON.stringify(transactionAnswer(result, id)) };
       },
     }),
@@ -47,7 +42,7 @@ export function contestLanes(credit: CreditRepository, log: Logger): Lane[] {
       adjust: unprocessable,
       log,
       handle: async (id) => {
-        const account = await credit.contestAccount(id);
+        const account = await credit.contestStatement(id);
         if (!account) throw clientNotFound(id);
         return { status: 200, contentType: JSON_TYPE, body: JSON.stringify(statementOf(account)) };
       },

@@ -36,12 +36,7 @@ export function contestRoutes(app: AppInstance, { credit }: { credit: CreditRepo
       },
       async (request) => {
         const { valor, tipo, descricao } = request.body;
-        const result = await credit.post({
-          account: { contestClientId: request.params.id },
-          kind: tipo,
-          amount: valor,
-          description: descricao,
-        });
+        const result = await credit.contestPost(request.params.id, tipo, valor, descricao);
         return transactionAnswer(result, request.params.id);
       },
     );
@@ -57,7 +52,7 @@ export function contestRoutes(app: AppInstance, { credit }: { credit: CreditRepo
         },
       },
       async (request) => {
-        const account = await credit.contestAccount(request.params.id);
+        const account = await credit.contestStatement(request.params.id);
         if (!account) throw clientNotFound(request.params.id);
         return statementOf(account);
       },

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ERRORS } from '../../errors.ts';
 import { Batcher } from '../../platform/batcher.ts';
 import { decimalFromCents } from './cents.ts';
 import type { CreditAccount, CreditTransaction } from './credit.schemas.ts';
@@ -14,7 +15,35 @@ export interface PostRequest {
   idempotencyKey?: string;
 }
 
-export type PostOutcome = 'applied' | 'replayed' | 'key_reused' | 'insufficient' | 'too_large' | 'not_found';
+export type PostOutcome =
+  | 'applied'
+  | 'replayed'
+  | 'key_reused'
+  | 'insufficient'
+  | 'too_large'
+  | 'not_found'
+  /** Held in an instance's memory (credit_accounts.owner): nothing was done; see whileOwned. */
+  | 'owned';
+
+/** Thrown where an account is held by an instance (credit_accounts.owner): whileOwned asks it to let go and tries again. */
+export class AccountOwned extends Error {
+  readonly account: PostRequest['account'];
+  constructor(account: PostRequest['account']) {
+    super('the credit account is held by an instance');
+    this.account = account;
+  }
+}
+
+/** What decides the contest routes' posts in memory (held-accounts.ts). */
+export interface ContestHolder {
+  post(clientId: number, kind: 'c' | 'd', amount: number, description: string): Promise<PostResult>;
+  statement(clientId: number): Promise<StatementSource | null>;
+  close(): Promise<void>;
+}
+
+/** How long a write waits for the instance holding an account to let it go, and the longest pause between tries. */
+const RELEASE_WAIT_MS = 5_000;
+const RELEASE_RETRY_MAX_MS = 100;
 
 export interface PostResult {
   outcome: PostOutcome;
@@ -48,6 +77,7 @@ interface AccountRow {
   credit_limit: string;
   balance: string;
   updated_at: Date;
+  owner: string | null;
   recent: TransactionRow[];
 }
 
@@ -57,6 +87,8 @@ export interface AccountState {
   limit: number;
   balance: number;
   updatedAt: Date;
+  /** The instance life holding it (held-accounts.ts): the balance may be ahead of this one there. */
+  heldBy: string | null;
   recent: Array<{
     id: number;
     kind: 'c' | 'd';
@@ -68,11 +100,17 @@ export interface AccountState {
   }>;
 }
 
+/** What a statement shows of an account: from PostgreSQL, or from the instance holding it (held-accounts.ts). */
+export type StatementSource = Pick<AccountState, 'balance' | 'limit'> & {
+  recent: Array<Pick<AccountState['recent'][number], 'amount' | 'kind' | 'description' | 'createdAt'>>;
+};
+
 const toState = (r: AccountRow): AccountState => ({
   customerId: Number(r.customer_id),
   limit: Number(r.credit_limit),
   balance: Number(r.balance),
   updatedAt: r.updated_at,
+  heldBy: r.owner,
   recent: r.recent.map(toEntry),
 });
 
@@ -116,7 +154,7 @@ const TRANSACTION_COLUMNS = 'id, kind, amount, description, balance_after, order
  * every call (a bitmap scan), slower with each transaction (docs/decisions.md).
  */
 const accountSql = (where: string) => `
-  SELECT a.customer_id, a.credit_limit, a.balance, a.updated_at,
+  SELECT a.customer_id, a.credit_limit, a.balance, a.updated_at, a.owner,
          COALESCE((SELECT json_agg(json_build_object('id', t.id, 'kind', t.kind, 'amount', t.amount,
                                      'description', t.description, 'balance_after', t.balance_after,
                                      'order_id', t.order_id, 'created_at', t.created_at) ORDER BY t.id DESC)
@@ -138,6 +176,8 @@ export class CreditRepository {
   private readonly db: pg.Pool;
   private readonly postDb: pg.Pool;
   private readonly batcher: Batcher<PostRequest, PostResult>;
+  /** The contest routes' accounts held in this instance's memory (CREDIT_JOURNAL_DIR), when on. */
+  private holder: ContestHolder | null = null;
 
   /** `postDb` applies the batches (default `db`); `onBatch` sees the size of each batch (a metric). */
   constructor(
@@ -184,9 +224,69 @@ export class CreditRepository {
     }
   }
 
+  /** The contest routes decide in this instance's memory from now on (held-accounts.ts). */
+  useHolder(holder: ContestHolder): void {
+    this.holder = holder;
+  }
+
+  /** A contest client's post: decided by the holder when there is one, else in PostgreSQL. */
+  contestPost(clientId: number, kind: 'c' | 'd', amount: number, description: string): Promise<PostResult> {
+    return this.holder
+      ? this.holder.post(clientId, kind, amount, description)
+      : this.post({ account: { contestClientId: clientId }, kind, amount, description });
+  }
+
+  /** A contest client's statement: from the holder when there is one, else from PostgreSQL. */
+  contestStatement(clientId: number): Promise<StatementSource | null> {
+    return this.holder ? this.holder.statement(clientId) : this.contestAccount(clientId);
+  }
+
+  /** Sends what the holder decided and lets its accounts go. */
+  async close(): Promise<void> {
+    await this.holder?.close();
+  }
+
   /** Applies one transaction, batched with those that arrive meanwhile. */
   post(request: PostRequest): Promise<PostResult> {
-    return this.batcher.submit(request);
+    return this.whileOwned(async () => {
+      const result = await this.batcher.submit(request);
+      if (result.outcome === 'owned') throw new AccountOwned(request.account);
+      return result;
+    });
+  }
+
+  /**
+   * Runs `attempt` until it does not throw AccountOwned: each time, the
+   * instance holding the account is asked to let it go (it sends its journal
+   * first) and the attempt waits a little longer. 503 after RELEASE_WAIT_MS.
+   */
+  async whileOwned<T>(attempt: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + RELEASE_WAIT_MS;
+    for (let tries = 0; ; tries++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!(err instanceof AccountOwned)) throw err;
+        if (Date.now() >= deadline)
+          throw ERRORS.creditAccountBusy('another instance holds this account and did not let it go in time');
+        await this.requestRelease(err.account);
+        await new Promise((r) => setTimeout(r, Math.min(RELEASE_RETRY_MAX_MS, 5 * 2 ** tries)));
+      }
+    }
+  }
+
+  /** Asks the instance holding the account, if any, to send its journal and let the account go. */
+  async requestRelease(account: PostRequest['account']): Promise<void> {
+    await this.db.query({
+      name: 'credit_request_release',
+      text: `SELECT pg_notify('armazem_credit_release', a.customer_id::text) FROM credit_accounts a
+             WHERE a.owner IS NOT NULL AND a.customer_id =
+               coalesce($1::bigint, (SELECT customer_id FROM credit_contest_clients WHERE client_id = $2))`,
+      values: [
+        'customerId' in account ? account.customerId : null,
+        'contestClientId' in account ? account.contestClientId : null,
+      ],
+    });
   }
 
   /** Applies transactions inside the caller's transaction (an order paid with credit). */
@@ -278,15 +378,25 @@ export class CreditRepository {
     | { kind: 'not_found' }
     | { kind: 'below_balance'; balance: number }
   > {
-    const { rows } = await this.db.query<{ updated: boolean; balance: string | null }>({
-      name: 'credit_set_limit',
-      text: `WITH u AS (UPDATE credit_accounts SET credit_limit = $2, updated_at = now()
-                        WHERE customer_id = $1 AND balance >= -$2::bigint RETURNING 1)
-             SELECT EXISTS (SELECT 1 FROM u) AS updated,
-                    (SELECT balance FROM credit_accounts WHERE customer_id = $1) AS balance`,
-      values: [customerId, limit],
+    const r = await this.whileOwned(async () => {
+      const { rows } = await this.db.query<{
+        updated: boolean;
+        balance: string | null;
+        owned: boolean | null;
+      }>({
+        name: 'credit_set_limit',
+        text: `WITH u AS (UPDATE credit_accounts SET credit_limit = $2, updated_at = now()
+                          WHERE customer_id = $1 AND owner IS NULL AND balance >= -$2::bigint RETURNING 1)
+               SELECT EXISTS (SELECT 1 FROM u) AS updated, a.balance, a.owner IS NOT NULL AS owned
+               FROM (SELECT 1) one LEFT JOIN credit_accounts a ON a.customer_id = $1`,
+        values: [customerId, limit],
+      });
+      const row = rows[0];
+      // An instance holds the balance (it may be ahead of the row), or took it while this ran.
+      const allowed = row?.balance != null && Number(row.balance) >= -limit;
+      if (row && !row.updated && (row.owned || allowed)) throw new AccountOwned({ customerId });
+      return row;
     });
-    const r = rows[0];
     if (r?.updated) return { kind: 'updated', account: (await this.account(customerId)) as AccountState };
     if (r?.balance === null || r?.balance === undefined) return { kind: 'not_found' };
     return { kind: 'below_balance', balance: Number(r.balance) };

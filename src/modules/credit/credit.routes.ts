@@ -54,6 +54,8 @@ export function refusal(result: PostResult, amountField: string, required: numbe
       return ERRORS.idempotencyKeyReused();
     case 'not_found':
       return ERRORS.notFound('credit_account', 'of this customer');
+    case 'owned':
+      return ERRORS.creditAccountBusy('an instance holds this account');
   }
 }
 
