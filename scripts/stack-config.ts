@@ -114,7 +114,8 @@ export const PROFILES = {
       CREDIT_WARMUP: 'true',
       LOG_LEVEL: 'warn',
     } as Record<string, string>,
-    stateEnv: {} as Record<string, string>,
+    // Accounts held in memory with a journal per instance (docs/decisions.md), kept with the stack's state.
+    stateEnv: { CREDIT_JOURNAL_DIR: 'credit-journal' } as Record<string, string>,
   },
 };
 export type ProfileName = keyof typeof PROFILES;

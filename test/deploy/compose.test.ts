@@ -137,22 +137,28 @@ describe('docker-compose.yml', () => {
     },
   );
 
-  it('payments: each instance accepts into its own journal on a volume, which outlives the container', () => {
-    const apis = inProfile('payments').filter(([, s]) => s.build === '.' && s.command === undefined);
-    const ids = new Set<string | undefined>();
-    for (const [name, api] of apis) {
-      const dir = api.environment?.PAYMENTS_JOURNAL_DIR;
-      expect(dir, name).toMatch(/^\//);
-      const mounts = (api as unknown as { volumes?: string[] }).volumes ?? [];
-      expect(
-        mounts.some((m) => m.endsWith(`:${dir}`) && !m.startsWith('/') && !m.startsWith('.')),
-        name,
-      ).toBe(true);
-      ids.add(api.environment?.INSTANCE_ID);
-    }
-    // A directory per INSTANCE_ID: two instances never share one.
-    expect(ids.size).toBe(apis.length);
-  });
+  it.each([
+    ['payments', 'PAYMENTS_JOURNAL_DIR'],
+    ['credit', 'CREDIT_JOURNAL_DIR'],
+  ] as const)(
+    '%s: each instance writes its own journal on a shared volume, which outlives the container',
+    (profile, variable) => {
+      const apis = inProfile(profile).filter(([, s]) => s.build === '.' && s.command === undefined);
+      const ids = new Set<string | undefined>();
+      for (const [name, api] of apis) {
+        const dir = api.environment?.[variable];
+        expect(dir, name).toMatch(/^\//);
+        const mounts = (api as unknown as { volumes?: string[] }).volumes ?? [];
+        expect(
+          mounts.some((m) => m.endsWith(`:${dir}`) && !m.startsWith('/') && !m.startsWith('.')),
+          name,
+        ).toBe(true);
+        ids.add(api.environment?.INSTANCE_ID);
+      }
+      // A directory per INSTANCE_ID: two instances never share one.
+      expect(ids.size).toBe(apis.length);
+    },
+  );
 
   it('checks readiness, not /health, before sending traffic: api instances on /readyz, the worker on its ops port', () => {
     for (const [name, s] of services.filter(([, s]) => s.build && !s.command)) {

@@ -74,9 +74,10 @@ describe('the credit profile of the local stack', () => {
          WHERE datname = current_database() AND application_name LIKE 'armazem/%' GROUP BY 1 ORDER BY 1`,
       );
     const before = await backends();
+    // Eight in each pool, and the connection that listens for requests to let an account go (CREDIT_JOURNAL_DIR).
     expect(before.map((b) => `${b.app.replace(/^armazem\/[^/]+/, '<instance>')} ${b.n}`).sort()).toEqual([
-      '<instance> 8',
-      '<instance> 8',
+      '<instance> 9',
+      '<instance> 9',
       '<instance>/async 4',
       '<instance>/async 4',
     ]);
@@ -85,24 +86,30 @@ describe('the credit profile of the local stack', () => {
     expect(await backends()).toEqual(before);
   });
 
-  it('spreads contest traffic over both instances with no rate limit, and keeps the clients untouched across a restart', async () => {
+  it('sends each contest client to one instance with no rate limit, and keeps the clients untouched across a restart', async () => {
     const answers = await Promise.all(
       Array.from({ length: 60 }, (_, i) => debit(base, (i % 5) + 1, 1, `burst${i}`)),
     );
     expect(answers.flatMap((a) => a.failures)).toEqual([]);
     expect(answers.every((a) => a.answer.status === 200)).toBe(true);
-    // nginx's access log (flushed every second) names the instance that answered each request.
+    // nginx's access log (flushed every second) names the instance that answered each request:
+    // one per client, so that instance can hold the client's account (CREDIT_JOURNAL_DIR).
     await eventually(() => {
-      const upstreams = readFileSync(join(stateDir, 'logs', 'nginx-access.log'), 'utf8')
+      const byClient = new Map<string, Set<string>>();
+      for (const line of readFileSync(join(stateDir, 'logs', 'nginx-access.log'), 'utf8')
         .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { uri: string; upstream: string })
-        .filter((e) => e.uri.includes('/transacoes'))
-        .map((e) => e.upstream);
-      expect(new Set(upstreams).size).toBe(2);
+        .split('\n')) {
+        const e = JSON.parse(line) as { uri: string; upstream: string };
+        const client = /^\/clientes\/(\d+)\/transacoes$/.exec(e.uri)?.[1];
+        if (client) byClient.set(client, (byClient.get(client) ?? new Set()).add(e.upstream));
+      }
+      expect(byClient.size).toBe(5);
+      for (const upstreams of byClient.values()) expect(upstreams.size).toBe(1);
     }, 5000);
-    const before = await sql('SELECT * FROM credit_accounts ORDER BY customer_id');
+    // Stopped, each instance sends its journal and lets its accounts go.
     expect((await stack('down')).code).toBe(0);
+    const before = await sql('SELECT * FROM credit_accounts ORDER BY customer_id');
+    expect(before.filter((a) => a.owner !== null)).toEqual([]);
     const up = await stack('up');
     expect(up.code, up.out).toBe(0);
     expect(await sql('SELECT * FROM credit_accounts ORDER BY customer_id')).toEqual(before);

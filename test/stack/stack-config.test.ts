@@ -73,17 +73,22 @@ describe("the stack's settings", () => {
     expect(stackPrograms(stack, config).map((p) => p.name)).toEqual(['api-1', 'api-2', 'nginx']);
   });
 
-  it('payments profile: each instance accepts into a journal in the state directory, unless the environment turns it off', async () => {
-    const stateDir = await scratch();
-    const journal = (env: NodeJS.ProcessEnv) =>
-      instanceEnv(loadStackConfig({ STACK_DIR: stateDir, ...env }, ['up', '--profile', 'payments'])).config
-        .PAYMENTS_JOURNAL_DIR;
-    expect(journal({})).toBe(join(stateDir, 'payments-journal'));
-    expect(journal({ PAYMENTS_JOURNAL_DIR: '' })).toBeUndefined();
-    expect(
-      instanceEnv(loadStackConfig({ STACK_DIR: stateDir }, [])).config.PAYMENTS_JOURNAL_DIR,
-    ).toBeUndefined();
-  });
+  it.each([
+    ['payments', 'PAYMENTS_JOURNAL_DIR', 'payments-journal'],
+    ['credit', 'CREDIT_JOURNAL_DIR', 'credit-journal'],
+  ] as const)(
+    '%s profile: each instance writes a journal in the state directory, unless the environment turns it off',
+    async (profile, variable, dir) => {
+      const stateDir = await scratch();
+      const journal = (env: NodeJS.ProcessEnv) =>
+        instanceEnv(loadStackConfig({ STACK_DIR: stateDir, ...env }, ['up', '--profile', profile])).config[
+          variable
+        ];
+      expect(journal({})).toBe(join(stateDir, dir));
+      expect(journal({ [variable]: '' })).toBeUndefined();
+      expect(instanceEnv(loadStackConfig({ STACK_DIR: stateDir }, [])).config[variable]).toBeUndefined();
+    },
+  );
 
   it('give the Node programs a stop grace that covers their drain and shutdown time', async () => {
     const stack = loadStackConfig({ STACK_DIR: await scratch(), SHUTDOWN_DRAIN_MS: '5000' }, []);

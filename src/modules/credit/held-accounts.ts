@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type pg from 'pg';
+import pg from 'pg';
 import type { Config } from '../../config.ts';
 import { ERRORS } from '../../errors.ts';
 import { Journal, type JournalOptions } from '../../platform/journal.ts';
@@ -147,7 +147,7 @@ export class HeldAccounts {
   /** Accounts let go lately, by client id, until when their requests go to PostgreSQL. */
   private readonly holdOff = new Map<number, number>();
   private readonly journal: Journal<Entry>;
-  private listener: pg.PoolClient | null = null;
+  private listener: pg.Client | null = null;
   private closed = false;
   private readonly db: pg.Pool;
   private readonly credit: CreditRepository;
@@ -212,7 +212,7 @@ export class HeldAccounts {
     this.closed = true;
     const listener = this.listener;
     this.listener = null;
-    listener?.release();
+    await listener?.end().catch(() => {});
     const sent = await this.journal.flushNow();
     let released = false;
     if (sent) {
@@ -363,33 +363,33 @@ export class HeldAccounts {
   }
 
   /**
-   * A dedicated connection LISTENs for release requests; replaced with
-   * backoff when the server drops it (meanwhile writers wait, then 503).
+   * A connection of its own, outside the pool (whose every connection the
+   * warm-up opens), LISTENs for release requests; replaced with backoff when
+   * the server drops it (meanwhile writers wait, then 503).
    */
   private async listen(attempt = 0): Promise<void> {
     if (this.closed) return;
-    let client: pg.PoolClient | null = null;
+    const client = new pg.Client(this.db.options);
     try {
-      client = await this.db.connect();
-      const c = client;
-      c.on('notification', (n) => {
+      client.on('notification', (n) => {
         const held = this.byCustomer.get(Number(n.payload));
         if (held) this.release(held);
       });
-      c.on('error', (err) => {
-        if (this.listener !== c) return;
+      client.on('error', (err) => {
+        if (this.listener !== client) return;
         this.listener = null;
-        c.release(err);
+        void client.end().catch(() => {});
         this.log.warn(
           { err: { message: err.message } },
           'credit journal: LISTEN connection lost; reconnecting',
         );
         void this.listen();
       });
-      await c.query(`LISTEN ${CHANNEL}`);
-      this.listener = c;
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      this.listener = client;
     } catch (err) {
-      client?.release(err as Error);
+      void client.end().catch(() => {});
       const delay = Math.min(5000, 100 * 2 ** attempt);
       this.log.warn(
         { err: { message: (err as Error).message }, retryInMs: delay },
