@@ -94,6 +94,8 @@ export class Journal<E> {
   private failures = 0;
   private closed = false;
   private heartbeat: NodeJS.Timeout | null = null;
+  /** When the heartbeat file was last touched by this life. */
+  private lastBeatAt = 0;
   private readonly dir: string;
   private readonly opts: JournalOptions;
   private readonly codec: JournalCodec<E>;
@@ -231,6 +233,23 @@ export class Journal<E> {
     } catch {
       writeFileSync(path, this.tag);
     }
+    this.lastBeatAt = now.getTime();
+  }
+
+  /**
+   * False once another instance has taken this one's directory over: that
+   * happens only after its heartbeat stopped for orphanMs, so it is looked
+   * at only when the last beat is half that old (the process was stalled).
+   */
+  private stillOurs(): boolean {
+    if (Date.now() - this.lastBeatAt < this.opts.orphanMs / 2) return true;
+    try {
+      if (readFileSync(join(this.dir, HEARTBEAT), 'utf8') !== this.tag) return false;
+      this.beat();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   get pendingCount(): number {
@@ -247,6 +266,12 @@ export class Journal<E> {
    */
   append(entry: E): 'written' | 'unavailable' {
     if (this.closed || this.pending.size >= this.opts.maxPending) return 'unavailable';
+    if (!this.stillOurs()) {
+      // Its entries are another instance's now: one written here could be read by no one.
+      this.log.error(`${this.opts.name}: this instance's directory was taken over after a stall; refusing`);
+      this.closed = true;
+      return 'unavailable';
+    }
     try {
       this.current ??= this.newSegment();
       writeSync(this.current.fd as number, `${this.codec.encode(entry)}\n`);

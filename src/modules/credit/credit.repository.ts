@@ -229,6 +229,11 @@ export class CreditRepository {
     this.holder = holder;
   }
 
+  /** Whether the contest routes' accounts are held in this instance's memory. */
+  get holding(): boolean {
+    return this.holder !== null;
+  }
+
   /** A contest client's post: decided by the holder when there is one, else in PostgreSQL. */
   contestPost(clientId: number, kind: 'c' | 'd', amount: number, description: string): Promise<PostResult> {
     return this.holder

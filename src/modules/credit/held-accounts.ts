@@ -177,7 +177,8 @@ export class HeldAccounts {
       const held = await this.hold(clientId);
       if (held === 'not_found')
         return { outcome: 'not_found', transactionId: null, balance: null, limit: null, createdAt: null };
-      if (held === 'elsewhere')
+      // Closing: nothing more goes into the journal; PostgreSQL takes it once this instance lets go.
+      if (held === 'elsewhere' || this.closed)
         return this.credit.post({ account: { contestClientId: clientId }, kind, amount, description });
       if (held.releasing) {
         await held.releasing;

@@ -50,7 +50,8 @@ export async function warmUpCredit(
   const body = (valor: number) => JSON.stringify({ valor, tipo: 'd', descricao: 'warm-up' });
   const round = () =>
     Promise.all([
-      send('GET', '/clientes/1/extrato'),
+      // Held accounts (CREDIT_JOURNAL_DIR): a real client's statement would take its account from the instance nginx sends it to.
+      send('GET', `/clientes/${credit.holding ? NO_CLIENT : 1}/extrato`),
       send('POST', `/clientes/${NO_CLIENT}/transacoes`, body(1)),
       send('POST', '/clientes/1/transacoes', body(1.5)),
     ]);
