@@ -393,16 +393,18 @@ export class Journal<E> {
 
   /** Tells of each directory taken over whose segments are all sent, then deletes it. */
   private async drainClaimed(): Promise<void> {
-    for (const [dir, tags] of this.claimed) {
+    for (const [dir, tags] of [...this.claimed]) {
       if (this.sealed.some((segment) => segment.claimed === dir)) continue;
+      // Taken off first, so that a second look meanwhile (after a batch, or the heartbeat's) does not tell it twice.
+      this.claimed.delete(dir);
       try {
         if (tags.length > 0) await this.sink.orphanDrained?.(tags);
       } catch (err) {
         // Told again after the next batch, or the next look for orphans.
+        this.claimed.set(dir, tags);
         this.log.warn({ err, tags }, `${this.opts.name}: a drained orphan's follow-up failed; retrying`);
         continue;
       }
-      this.claimed.delete(dir);
       rmSync(dir, { recursive: true, force: true });
     }
   }
