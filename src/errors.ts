@@ -12,7 +12,6 @@ export interface FieldError {
 }
 
 export class AppError extends Error {
-  override name = 'AppError';
   readonly code: ErrorCode;
   readonly status: number;
   readonly title: string;
@@ -30,7 +29,16 @@ export class AppError extends Error {
     extensions?: Record<string, unknown>;
     cause?: unknown;
   }) {
-    super(opts.detail, { cause: opts.cause });
+    // A 4xx is an answer, not a fault: no stack is captured for it (a refused debit's share of an
+    // instance's CPU showed it; docs/decisions.md). A 5xx keeps its stack for the log.
+    const limit = Error.stackTraceLimit;
+    if (ERROR_CODES[opts.code].status < 500) Error.stackTraceLimit = 0;
+    try {
+      super(opts.detail, { cause: opts.cause });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+    this.name = 'AppError';
     this.code = opts.code;
     this.status = ERROR_CODES[opts.code].status;
     this.title = ERROR_CODES[opts.code].title;
