@@ -47,6 +47,8 @@ export interface JournalSink<E> {
    * they are over, and nothing of theirs is left to send. Throws to be told again.
    */
   orphanDrained?(tags: string[]): Promise<void>;
+  /** This instance's directory was taken over after a stall: the life tagged `tag` is over here (see Journal.startAgain). */
+  lifeEnded?(tag: string): void;
 }
 
 /** A file of entries; sealed once a flush takes it, deleted once its entries are sent. */
@@ -81,7 +83,7 @@ const CLAIMED = 'claimed-';
  */
 export class Journal<E> {
   /** This life of the instance: written in the heartbeat, and what a sink may tag its work with. */
-  readonly tag: string;
+  private life: string;
   private current: Segment | null = null;
   private sealed: Segment[] = [];
   /** Entries not yet sent, by key. */
@@ -108,7 +110,11 @@ export class Journal<E> {
     this.sink = sink;
     this.log = log;
     this.dir = join(opts.root, opts.instance);
-    this.tag = `${opts.instance}#${Date.now().toString(36)}`;
+    this.life = newLife(opts.instance);
+  }
+
+  get tag(): string {
+    return this.life;
   }
 
   /**
@@ -133,7 +139,8 @@ export class Journal<E> {
     const every = Math.max(10, Math.min(1_000, Math.floor(this.opts.orphanMs / 3)));
     this.heartbeat = setInterval(() => {
       try {
-        this.beat();
+        if (this.stillOurs()) this.beat();
+        else this.startAgain();
         this.adoptOrphans();
       } catch (err) {
         // The directory gone or unwritable: appends fail from the next write on; the process stays up.
@@ -146,7 +153,7 @@ export class Journal<E> {
 
   /** Whether the life tagged `tag` still beats (false for one that ended, cleanly or not). */
   isAlive(tag: string): boolean {
-    if (tag === this.tag) return !this.closed;
+    if (tag === this.life) return !this.closed;
     const path = join(this.opts.root, tag.slice(0, tag.lastIndexOf('#')), HEARTBEAT);
     try {
       return Date.now() - statSync(path).mtimeMs < this.opts.orphanMs && readFileSync(path, 'utf8') === tag;
@@ -225,13 +232,43 @@ export class Journal<E> {
     return entries.length;
   }
 
+  /**
+   * Another instance took this one's directory over after a stall (every
+   * process of a host paused, say): what it held is the taker's to send, so
+   * it is dropped here, and the instance goes on as a new life in a new
+   * directory; the sink hears of the life that ended.
+   */
+  private startAgain(): void {
+    const ended = this.life;
+    this.log.error(
+      { ended },
+      `${this.opts.name}: this instance's directory was taken over after a stall; starting again`,
+    );
+    if (this.current?.fd != null) {
+      try {
+        closeSync(this.current.fd);
+      } catch {
+        // Already closed with its file's move.
+      }
+    }
+    this.current = null;
+    this.sealed = [];
+    this.pending.clear();
+    this.claimed.clear();
+    this.life = newLife(this.opts.instance);
+    mkdirSync(this.dir, { recursive: true });
+    writeFileSync(join(this.dir, HEARTBEAT), this.life);
+    this.lastBeatAt = Date.now();
+    this.sink.lifeEnded?.(ended);
+  }
+
   private beat(): void {
     const path = join(this.dir, HEARTBEAT);
     const now = new Date();
     try {
       utimesSync(path, now, now);
     } catch {
-      writeFileSync(path, this.tag);
+      writeFileSync(path, this.life);
     }
     this.lastBeatAt = now.getTime();
   }
@@ -244,7 +281,7 @@ export class Journal<E> {
   private stillOurs(): boolean {
     if (Date.now() - this.lastBeatAt < this.opts.orphanMs / 2) return true;
     try {
-      if (readFileSync(join(this.dir, HEARTBEAT), 'utf8') !== this.tag) return false;
+      if (readFileSync(join(this.dir, HEARTBEAT), 'utf8') !== this.life) return false;
       this.beat();
       return true;
     } catch {
@@ -266,12 +303,7 @@ export class Journal<E> {
    */
   append(entry: E): 'written' | 'unavailable' {
     if (this.closed || this.pending.size >= this.opts.maxPending) return 'unavailable';
-    if (!this.stillOurs()) {
-      // Its entries are another instance's now: one written here could be read by no one.
-      this.log.error(`${this.opts.name}: this instance's directory was taken over after a stall; refusing`);
-      this.closed = true;
-      return 'unavailable';
-    }
+    if (!this.stillOurs()) this.startAgain();
     try {
       this.current ??= this.newSegment();
       writeSync(this.current.fd as number, `${this.codec.encode(entry)}\n`);
@@ -408,6 +440,11 @@ export class Journal<E> {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+}
+
+/** A life's tag: the instance and when it started. */
+function newLife(instance: string): string {
+  return `${instance}#${Date.now().toString(36)}`;
 }
 
 function removeFile(path: string): void {

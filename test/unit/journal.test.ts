@@ -55,10 +55,16 @@ describe('the journal', () => {
     expect(b.sent).toEqual(['x1', 'x2', 'x3']);
     expect(drained).toEqual([[a.j.tag]]);
     expect(existsSync(join(root, 'a'))).toBe(false);
-    // And the stalled A, should it run again, writes nothing where no one would read it.
-    expect(a.j.append({ id: 'x4' })).toBe('unavailable');
-    expect(b.j.pendingCount).toBe(0);
-    await b.j.close();
+    // And A, running again after its stall, writes nothing where no one would read it: it goes on
+    // as a new life in a new directory, without what B took.
+    const first = a.j.tag;
+    expect(a.j.append({ id: 'x4' })).toBe('written');
+    expect(a.j.tag).not.toBe(first);
+    expect(a.j.pendingCount).toBe(1);
+    expect(readdirSync(join(root, 'a')).filter((f) => f.endsWith('.jnl'))).toHaveLength(1);
+    await a.j.flushNow();
+    expect(a.sent).toEqual(['x4']);
+    await Promise.all([a.j.close(), b.j.close()]);
     expect(readdirSync(root)).toEqual([]);
   });
 

@@ -243,7 +243,16 @@ export class CreditRepository {
 
   /** A contest client's statement: from the holder when there is one, else from PostgreSQL. */
   contestStatement(clientId: number): Promise<StatementSource | null> {
-    return this.holder ? this.holder.statement(clientId) : this.contestAccount(clientId);
+    return this.holder ? this.holder.statement(clientId) : this.unheldContestAccount(clientId);
+  }
+
+  /** A contest client's account from PostgreSQL, once no instance holds it (a holder's balance may be ahead). */
+  unheldContestAccount(clientId: number): Promise<AccountState | null> {
+    return this.whileOwned(async () => {
+      const state = await this.contestAccount(clientId);
+      if (state?.heldBy) throw new AccountOwned({ contestClientId: clientId });
+      return state;
+    });
   }
 
   /** Sends what the holder decided and lets its accounts go. */

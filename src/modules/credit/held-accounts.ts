@@ -5,12 +5,7 @@ import { ERRORS } from '../../errors.ts';
 import { Journal, type JournalOptions } from '../../platform/journal.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { namedStatement } from '../../platform/named-statement.ts';
-import {
-  AccountOwned,
-  type CreditRepository,
-  type PostResult,
-  type StatementSource,
-} from './credit.repository.ts';
+import type { CreditRepository, PostResult, StatementSource } from './credit.repository.ts';
 
 /** A transaction decided in memory, as written to the journal and sent to PostgreSQL. */
 interface Entry {
@@ -160,7 +155,15 @@ export class HeldAccounts {
     this.journal = new Journal(
       { name: 'credit journal', maxPending: MAX_PENDING, ...opts },
       CODEC,
-      { send: (entries) => this.apply(entries), orphanDrained: (tags) => this.releaseLives(tags) },
+      {
+        send: (entries) => this.apply(entries),
+        orphanDrained: (tags) => this.releaseLives(tags),
+        // The taker lets those accounts go once it has sent what they held; this life takes them again then.
+        lifeEnded: () => {
+          this.held.clear();
+          this.byCustomer.clear();
+        },
+      },
       log,
     );
   }
@@ -193,13 +196,7 @@ export class HeldAccounts {
     for (;;) {
       const held = await this.hold(clientId);
       if (held === 'not_found') return null;
-      // From PostgreSQL only while nobody holds it: a holder's balance may be ahead.
-      if (held === 'elsewhere')
-        return this.credit.whileOwned(async () => {
-          const state = await this.credit.contestAccount(clientId);
-          if (state?.heldBy) throw new AccountOwned({ contestClientId: clientId });
-          return state;
-        });
+      if (held === 'elsewhere') return this.credit.unheldContestAccount(clientId);
       if (held.releasing) {
         await held.releasing;
         continue;
