@@ -1,5 +1,6 @@
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -234,9 +235,11 @@ export class Journal<E> {
 
   /**
    * Another instance took this one's directory over after a stall (every
-   * process of a host paused, say): what it held is the taker's to send, so
-   * it is dropped here, and the instance goes on as a new life in a new
-   * directory; the sink hears of the life that ended.
+   * process of a host paused, say): the instance goes on as a new life in a
+   * new directory, and the sink hears of the life that ended. What it had
+   * not sent yet is written again into the new directory, so that an entry
+   * written after the taker read the files is not lost; the taker sends its
+   * own copy too, which the sink's keys make harmless.
    */
   private startAgain(): void {
     const ended = this.life;
@@ -244,21 +247,29 @@ export class Journal<E> {
       { ended },
       `${this.opts.name}: this instance's directory was taken over after a stall; starting again`,
     );
+    const kept = [...this.sealed, ...(this.current ? [this.current] : [])].flatMap(
+      (segment) => segment.entries as E[],
+    );
     if (this.current?.fd != null) {
       try {
         closeSync(this.current.fd);
       } catch {
-        // Already closed with its file's move.
+        // Already closed.
       }
     }
     this.current = null;
     this.sealed = [];
-    this.pending.clear();
     this.claimed.clear();
     this.life = newLife(this.opts.instance);
     mkdirSync(this.dir, { recursive: true });
     writeFileSync(join(this.dir, HEARTBEAT), this.life);
     this.lastBeatAt = Date.now();
+    if (kept.length > 0) {
+      this.current = this.newSegment();
+      writeSync(this.current.fd as number, kept.map((entry) => `${this.codec.encode(entry)}\n`).join(''));
+      this.current.entries.push(...kept);
+      this.schedule(0);
+    }
     this.sink.lifeEnded?.(ended);
   }
 
@@ -267,7 +278,12 @@ export class Journal<E> {
     const now = new Date();
     try {
       utimesSync(path, now, now);
-    } catch {
+    } catch (err) {
+      // The directory itself gone: another instance took it over (see startAgain).
+      if (this.lastBeatAt > 0 && (err as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(this.dir)) {
+        this.startAgain();
+        return;
+      }
       writeFileSync(path, this.life);
     }
     this.lastBeatAt = now.getTime();
