@@ -118,8 +118,8 @@ const applyStatement = namedStatement<{
                 RETURNING id, customer_id, balance_after),
         upd AS (UPDATE credit_accounts a SET balance = l.balance_after, updated_at = now()
                 FROM (SELECT DISTINCT ON (customer_id) customer_id, balance_after FROM ins ORDER BY customer_id, id DESC) l
-                WHERE a.customer_id = l.customer_id RETURNING 1)
-   SELECT (SELECT count(*) FROM ok)::int AS held, (SELECT count(*) FROM upd)::int AS accounts`,
+                WHERE a.customer_id = l.customer_id)
+   SELECT (SELECT count(*) FROM ok)::int AS held`,
 );
 
 /**

@@ -68,10 +68,6 @@ export class AcceptJournal {
     return this.journal.open();
   }
 
-  adoptOrphans(): number {
-    return this.journal.adoptOrphans();
-  }
-
   get pendingCount(): number {
     return this.journal.pendingCount;
   }
