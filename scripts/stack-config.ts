@@ -112,7 +112,7 @@ export const PROFILES = {
       CREDIT_ASYNC_COMMIT: 'true',
       CREDIT_BATCH_CONCURRENCY: '1',
       CREDIT_WARMUP: 'true',
-      CREDIT_JOURNAL_FLUSH_MS: '100',
+      CREDIT_JOURNAL_FLUSH_MS: '500',
       LOG_LEVEL: 'warn',
     } as Record<string, string>,
     // Accounts held in memory with a journal per instance (docs/decisions.md), kept with the stack's state.

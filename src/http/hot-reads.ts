@@ -2,7 +2,8 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyServerFactory } from 'fastify';
 import type { Logger } from '../platform/logger.ts';
-import { REQUEST_ID_HEADER, requestIdFor } from './request-id.ts';
+import { type ListenerHeaders, listenerHeaders } from './listener-headers.ts';
+import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.ts';
 import { completedLine, REQUEST_ID_LOG_LABEL, type RequestDurations } from './request-log.ts';
 import { SECURITY_HEADERS } from './security-headers.ts';
 
@@ -50,7 +51,7 @@ export interface Lane {
    * answers this request, exactly once, through `reply` — or undefined to
    * leave it to Fastify.
    */
-  take(req: IncomingMessage): ((reply: LaneReply) => void) | undefined;
+  take(req: IncomingMessage, headers: ListenerHeaders): ((reply: LaneReply) => void) | undefined;
 }
 
 export interface HotReadOptions {
@@ -100,21 +101,37 @@ export function hotReadServer(o: HotReadOptions): FastifyServerFactory {
     );
   };
   const security = Object.entries(SECURITY_HEADERS).flat();
+  /** The security headers and a content type, built once per type. */
+  const byType = new Map<string, string[]>();
+  const withType = (contentType: string): string[] => {
+    let headers = byType.get(contentType);
+    if (!headers) {
+      headers = [...security, 'content-type', contentType];
+      byType.set(contentType, headers);
+    }
+    return headers;
+  };
   const lanes = o.lanes?.routes ?? [];
   const replay = o.lanes?.replay;
-  const laneReply = (req: IncomingMessage, res: ServerResponse, route: string): LaneReply => {
+  const laneReply = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: string,
+    headers: ListenerHeaders,
+  ): LaneReply => {
     const start = performance.now();
-    const requestId = requestIdFor(req);
+    const requestId = requestIdFrom(headers.requestId);
     return {
       requestId,
       send(status, contentType, body, headers) {
-        const extra = headers ? Object.entries(headers).flat() : [];
-        respond(req, res, { route, start, requestId, status, body }, [
-          ...security,
-          ...extra,
-          'content-type',
-          contentType,
-        ]);
+        respond(
+          req,
+          res,
+          { route, start, requestId, status, body },
+          headers
+            ? [...security, ...Object.entries(headers).flat(), 'content-type', contentType]
+            : withType(contentType),
+        );
       },
       pass(body) {
         (replay as NonNullable<typeof replay>)(req, body).then(
@@ -136,22 +153,23 @@ export function hotReadServer(o: HotReadOptions): FastifyServerFactory {
       },
     };
   };
-  const take = (req: IncomingMessage, res: ServerResponse): boolean => {
+  const take = (req: IncomingMessage, res: ServerResponse, headers: ListenerHeaders): boolean => {
     for (const lane of lanes) {
-      const serve = lane.take(req);
+      const serve = lane.take(req, headers);
       if (serve === undefined) continue;
-      serve(laneReply(req, res, lane.route));
+      serve(laneReply(req, res, lane.route, headers));
       return true;
     }
     return false;
   };
-  const answer = (req: IncomingMessage, res: ServerResponse): boolean => {
+  const answer = (req: IncomingMessage, res: ServerResponse, headers: ListenerHeaders): boolean => {
     const url = req.url as string;
     for (const { read, fixed } of answers) {
       const body = read.body(url);
       if (body === undefined) continue;
       const start = performance.now();
-      respond(req, res, { route: read.route, start, requestId: requestIdFor(req), status: 200, body }, fixed);
+      const requestId = requestIdFrom(headers.requestId);
+      respond(req, res, { route: read.route, start, requestId, status: 200, body }, fixed);
       return true;
     }
     return false;
@@ -163,15 +181,16 @@ export function hotReadServer(o: HotReadOptions): FastifyServerFactory {
     >;
     const server = http.createServer((req, res) => {
       if (!o.closing()) {
+        const headers = listenerHeaders(req);
         // Reads: only a plain GET, with no body to read, no CORS preflight or HEAD semantics to mirror.
         if (
           req.method === 'GET' &&
-          req.headers['content-length'] === undefined &&
-          req.headers['transfer-encoding'] === undefined &&
-          answer(req, res)
+          headers.contentLength === undefined &&
+          headers.transferEncoding === undefined &&
+          answer(req, res, headers)
         )
           return;
-        if (lanes.length > 0 && take(req, res)) return;
+        if (lanes.length > 0 && take(req, res, headers)) return;
       }
       handler(req, res);
     });

@@ -13,6 +13,9 @@ export interface LaneAnswer {
   body: string;
 }
 
+/** At once when the handler needs no I/O (no promise to wait for), else later. */
+export type LaneOutcome = LaneAnswer | Promise<LaneAnswer>;
+
 export const JSON_TYPE = 'application/json; charset=utf-8';
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 /** Bodies of known length up to this are read by a lane; a larger one goes to Fastify and its body limit. */
@@ -29,26 +32,27 @@ interface LaneOptions<P> {
 }
 
 /** Answers `run`'s outcome, or its error as the problem Fastify's error handler would send. */
-function answer(
-  reply: LaneReply,
-  req: IncomingMessage,
-  o: LaneOptions<unknown>,
-  run: () => Promise<LaneAnswer>,
-) {
-  run().then(
-    (a) => reply.send(a.status, a.contentType, a.body),
-    (err: unknown) => {
-      const problem = (o.adjust ?? ((p) => p))(toAppError(err as Error));
-      if (problem.status >= 500)
-        o.log.error({ err: problem.cause ?? err, code: problem.code }, problem.message);
-      reply.send(
-        problem.status,
-        PROBLEM_TYPE,
-        JSON.stringify(problemBody(problem, req.url as string, reply.requestId)),
-        problem.headers,
-      );
-    },
-  );
+function answer(reply: LaneReply, req: IncomingMessage, o: LaneOptions<unknown>, run: () => LaneOutcome) {
+  const refuse = (err: unknown) => {
+    const problem = (o.adjust ?? ((p) => p))(toAppError(err as Error));
+    if (problem.status >= 500)
+      o.log.error({ err: problem.cause ?? err, code: problem.code }, problem.message);
+    reply.send(
+      problem.status,
+      PROBLEM_TYPE,
+      JSON.stringify(problemBody(problem, req.url as string, reply.requestId)),
+      problem.headers,
+    );
+  };
+  const send = (a: LaneAnswer) => reply.send(a.status, a.contentType, a.body);
+  let outcome: LaneOutcome;
+  try {
+    outcome = run();
+  } catch (err) {
+    return refuse(err);
+  }
+  if (outcome instanceof Promise) outcome.then(send, refuse);
+  else send(outcome);
 }
 
 /**
@@ -59,18 +63,18 @@ function answer(
  * as the route does, so no refusal is written twice.
  */
 export function jsonPostLane<P, B>(
-  o: LaneOptions<P> & { body: TSchema; handle(params: P, body: B): Promise<LaneAnswer> },
+  o: LaneOptions<P> & { body: TSchema; handle(params: P, body: B): LaneOutcome },
 ): Lane {
   const validate = validatorCompiler({ schema: o.body, method: 'POST', url: o.route, httpPart: 'body' }) as (
     data: unknown,
   ) => boolean;
   return {
     route: o.route,
-    take(req) {
-      if (req.method !== 'POST' || req.headers['transfer-encoding'] !== undefined) return undefined;
-      const type = req.headers['content-type']?.toLowerCase();
+    take(req, headers) {
+      if (req.method !== 'POST' || headers.transferEncoding !== undefined) return undefined;
+      const type = headers.contentType?.toLowerCase();
       if (type !== 'application/json' && type !== JSON_TYPE) return undefined;
-      const length = Number(req.headers['content-length']);
+      const length = Number(headers.contentLength);
       if (!(length >= 1 && length <= MAX_BODY)) return undefined;
       const params = o.params(req.url as string);
       return params === undefined ? undefined : (reply) => read(req, reply, params);
@@ -80,7 +84,7 @@ export function jsonPostLane<P, B>(
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const raw = Buffer.concat(chunks);
+      const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
       let body: unknown;
       try {
         body = JSON.parse(raw.toString('utf8'));
@@ -94,14 +98,14 @@ export function jsonPostLane<P, B>(
 }
 
 /** A GET without a body or query, served in the listener from its canonical URL. */
-export function getLane<P>(o: LaneOptions<P> & { handle(params: P): Promise<LaneAnswer> }): Lane {
+export function getLane<P>(o: LaneOptions<P> & { handle(params: P): LaneOutcome }): Lane {
   return {
     route: o.route,
-    take(req) {
+    take(req, headers) {
       if (
         req.method !== 'GET' ||
-        req.headers['content-length'] !== undefined ||
-        req.headers['transfer-encoding'] !== undefined
+        headers.contentLength !== undefined ||
+        headers.transferEncoding !== undefined
       )
         return undefined;
       const params = o.params(req.url as string);

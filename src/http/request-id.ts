@@ -6,7 +6,11 @@ export const REQUEST_ID_HEADER = 'x-request-id';
 // is safe to put in a log line and a header.
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function requestIdFor(req: IncomingMessage): string {
-  const incoming = req.headers[REQUEST_ID_HEADER];
+/** The caller's id when it sent a safe one, else a new one. */
+export function requestIdFrom(incoming: string | string[] | undefined): string {
   return typeof incoming === 'string' && SAFE_ID.test(incoming) ? incoming : randomUUID();
+}
+
+export function requestIdFor(req: IncomingMessage): string {
+  return requestIdFrom(req.headers[REQUEST_ID_HEADER]);
 }

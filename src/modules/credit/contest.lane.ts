@@ -8,7 +8,7 @@ import {
   transactionAnswer,
   unprocessable,
 } from './contest.contract.ts';
-import type { CreditRepository } from './credit.repository.ts';
+import type { CreditRepository, PostResult, StatementSource } from './credit.repository.ts';
 
 /** The contest's id from a canonical URL, when it is one Params accepts. */
 const clientId = (pattern: RegExp) => (url: string) => {
@@ -31,9 +31,14 @@ export function contestLanes(credit: CreditRepository, log: Logger): Lane[] {
       body: TransactionInput,
       adjust: unprocessable,
       log,
-      handle: async (id, { valor, tipo, descricao }) => {
-        const result = await credit.contestPost(id, tipo, valor, descricao);
-        return { status: 200, contentType: JSON_TYPE, body: JSON.stringify(transactionAnswer(result, id)) };
+      handle: (id, { valor, tipo, descricao }) => {
+        const answer = (result: PostResult) => ({
+          status: 200,
+          contentType: JSON_TYPE,
+          body: JSON.stringify(transactionAnswer(result, id)),
+        });
+        const result = credit.contestPost(id, tipo, valor, descricao);
+        return result instanceof Promise ? result.then(answer) : answer(result);
       },
     }),
     getLane<number>({
@@ -41,10 +46,13 @@ export function contestLanes(credit: CreditRepository, log: Logger): Lane[] {
       params: clientId(/^\/clientes\/([1-9][0-9]{0,9})\/extrato$/),
       adjust: unprocessable,
       log,
-      handle: async (id) => {
-        const account = await credit.contestStatement(id);
-        if (!account) throw clientNotFound(id);
-        return { status: 200, contentType: JSON_TYPE, body: JSON.stringify(statementOf(account)) };
+      handle: (id) => {
+        const answer = (account: StatementSource | null) => {
+          if (!account) throw clientNotFound(id);
+          return { status: 200, contentType: JSON_TYPE, body: JSON.stringify(statementOf(account)) };
+        };
+        const account = credit.contestStatement(id);
+        return account instanceof Promise ? account.then(answer) : answer(account);
       },
     }),
   ];

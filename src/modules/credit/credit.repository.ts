@@ -35,9 +35,15 @@ export class AccountOwned extends Error {
 }
 
 /** What decides the contest routes' posts in memory (held-accounts.ts). */
+/** Answers at once (no promise) when the account is held here and nothing has to be waited for. */
 export interface ContestHolder {
-  post(clientId: number, kind: 'c' | 'd', amount: number, description: string): Promise<PostResult>;
-  statement(clientId: number): Promise<StatementSource | null>;
+  post(
+    clientId: number,
+    kind: 'c' | 'd',
+    amount: number,
+    description: string,
+  ): PostResult | Promise<PostResult>;
+  statement(clientId: number): StatementSource | null | Promise<StatementSource | null>;
   close(): Promise<void>;
 }
 
@@ -235,14 +241,19 @@ export class CreditRepository {
   }
 
   /** A contest client's post: decided by the holder when there is one, else in PostgreSQL. */
-  contestPost(clientId: number, kind: 'c' | 'd', amount: number, description: string): Promise<PostResult> {
+  contestPost(
+    clientId: number,
+    kind: 'c' | 'd',
+    amount: number,
+    description: string,
+  ): PostResult | Promise<PostResult> {
     return this.holder
       ? this.holder.post(clientId, kind, amount, description)
       : this.post({ account: { contestClientId: clientId }, kind, amount, description });
   }
 
   /** A contest client's statement: from the holder when there is one, else from PostgreSQL. */
-  contestStatement(clientId: number): Promise<StatementSource | null> {
+  contestStatement(clientId: number): StatementSource | null | Promise<StatementSource | null> {
     return this.holder ? this.holder.statement(clientId) : this.unheldContestAccount(clientId);
   }
 

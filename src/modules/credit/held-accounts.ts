@@ -174,8 +174,31 @@ export class HeldAccounts {
     await this.listen();
   }
 
-  /** A contest post: decided here when this instance holds (or can take) the account. */
-  async post(clientId: number, kind: 'c' | 'd', amount: number, description: string): Promise<PostResult> {
+  /** A contest post: decided here, at once when this instance holds the account, or once it takes it. */
+  post(
+    clientId: number,
+    kind: 'c' | 'd',
+    amount: number,
+    description: string,
+  ): PostResult | Promise<PostResult> {
+    const held = this.held.get(clientId);
+    return held && !held.releasing && !this.closed
+      ? this.decide(held, kind, amount, description)
+      : this.postWhenHeld(clientId, kind, amount, description);
+  }
+
+  /** A contest statement: from memory when held here (at once), else from PostgreSQL. */
+  statement(clientId: number): StatementSource | null | Promise<StatementSource | null> {
+    const held = this.held.get(clientId);
+    return held && !held.releasing ? held : this.statementWhenHeld(clientId);
+  }
+
+  private async postWhenHeld(
+    clientId: number,
+    kind: 'c' | 'd',
+    amount: number,
+    description: string,
+  ): Promise<PostResult> {
     for (;;) {
       const held = await this.hold(clientId);
       if (held === 'not_found')
@@ -191,8 +214,7 @@ export class HeldAccounts {
     }
   }
 
-  /** A contest statement: from memory when held here, else from PostgreSQL. */
-  async statement(clientId: number): Promise<StatementSource | null> {
+  private async statementWhenHeld(clientId: number): Promise<StatementSource | null> {
     for (;;) {
       const held = await this.hold(clientId);
       if (held === 'not_found') return null;
