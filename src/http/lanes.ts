@@ -16,6 +16,10 @@ export interface LaneAnswer {
 /** At once when the handler needs no I/O (no promise to wait for), else later. */
 export type LaneOutcome = LaneAnswer | Promise<LaneAnswer>;
 
+/** `f` of a value that may still be on its way: applied at once when it is already here. */
+export const whenReady = <T, R>(value: T | Promise<T>, f: (v: T) => R): R | Promise<R> =>
+  value instanceof Promise ? value.then(f) : f(value);
+
 export const JSON_TYPE = 'application/json; charset=utf-8';
 const PROBLEM_TYPE = 'application/problem+json; charset=utf-8';
 /** Bodies of known length up to this are read by a lane; a larger one goes to Fastify and its body limit. */

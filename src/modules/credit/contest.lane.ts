@@ -1,5 +1,5 @@
 import type { Lane } from '../../http/hot-reads.ts';
-import { getLane, JSON_TYPE, jsonPostLane } from '../../http/lanes.ts';
+import { getLane, JSON_TYPE, jsonPostLane, whenReady } from '../../http/lanes.ts';
 import type { Logger } from '../../platform/logger.ts';
 import {
   clientNotFound,
@@ -8,7 +8,7 @@ import {
   transactionAnswer,
   unprocessable,
 } from './contest.contract.ts';
-import type { CreditRepository, PostResult, StatementSource } from './credit.repository.ts';
+import type { CreditRepository } from './credit.repository.ts';
 
 /** The contest's id from a canonical URL, when it is one Params accepts. */
 const clientId = (pattern: RegExp) => (url: string) => {
@@ -31,29 +31,23 @@ export function contestLanes(credit: CreditRepository, log: Logger): Lane[] {
       body: TransactionInput,
       adjust: unprocessable,
       log,
-      handle: (id, { valor, tipo, descricao }) => {
-        const answer = (result: PostResult) => ({
+      handle: (id, { valor, tipo, descricao }) =>
+        whenReady(credit.contestPost(id, tipo, valor, descricao), (result) => ({
           status: 200,
           contentType: JSON_TYPE,
           body: JSON.stringify(transactionAnswer(result, id)),
-        });
-        const result = credit.contestPost(id, tipo, valor, descricao);
-        return result instanceof Promise ? result.then(answer) : answer(result);
-      },
+        })),
     }),
     getLane<number>({
       route: '/clientes/:id/extrato',
       params: clientId(/^\/clientes\/([1-9][0-9]{0,9})\/extrato$/),
       adjust: unprocessable,
       log,
-      handle: (id) => {
-        const answer = (account: StatementSource | null) => {
+      handle: (id) =>
+        whenReady(credit.contestStatement(id), (account) => {
           if (!account) throw clientNotFound(id);
           return { status: 200, contentType: JSON_TYPE, body: JSON.stringify(statementOf(account)) };
-        };
-        const account = credit.contestStatement(id);
-        return account instanceof Promise ? account.then(answer) : answer(account);
-      },
+        }),
     }),
   ];
 }

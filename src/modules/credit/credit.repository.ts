@@ -34,8 +34,7 @@ export class AccountOwned extends Error {
   }
 }
 
-/** What decides the contest routes' posts in memory (held-accounts.ts). */
-/** Answers at once (no promise) when the account is held here and nothing has to be waited for. */
+/** What decides the contest routes' posts in memory (held-accounts.ts): at once, without a promise, when nothing has to be waited for. */
 export interface ContestHolder {
   post(
     clientId: number,

@@ -184,16 +184,17 @@ export class HeldAccounts {
     const held = this.held.get(clientId);
     return held && !held.releasing && !this.closed
       ? this.decide(held, kind, amount, description)
-      : this.postWhenHeld(clientId, kind, amount, description);
+      : this.postAfterWaiting(clientId, kind, amount, description);
   }
 
   /** A contest statement: from memory when held here (at once), else from PostgreSQL. */
   statement(clientId: number): StatementSource | null | Promise<StatementSource | null> {
     const held = this.held.get(clientId);
-    return held && !held.releasing ? held : this.statementWhenHeld(clientId);
+    return held && !held.releasing ? held : this.statementAfterWaiting(clientId);
   }
 
-  private async postWhenHeld(
+  /** Every other case: takes the account (or waits while it is let go), or sends the post to PostgreSQL. */
+  private async postAfterWaiting(
     clientId: number,
     kind: 'c' | 'd',
     amount: number,
@@ -214,7 +215,8 @@ export class HeldAccounts {
     }
   }
 
-  private async statementWhenHeld(clientId: number): Promise<StatementSource | null> {
+  /** Every other case: takes the account (or waits while it is let go), or reads PostgreSQL. */
+  private async statementAfterWaiting(clientId: number): Promise<StatementSource | null> {
     for (;;) {
       const held = await this.hold(clientId);
       if (held === 'not_found') return null;
