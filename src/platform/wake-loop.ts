@@ -69,6 +69,11 @@ export abstract class WakeLoop {
     this.loop = this.run();
   }
 
+  /** Between start() and stop(). */
+  protected get started(): boolean {
+    return this.running;
+  }
+
   /** False while the LISTEN connection is down (the loop still polls every idleMs meanwhile). */
   get listening(): boolean {
     return !this.listen || this.listener !== null;

@@ -3,6 +3,9 @@ import type { Config } from '../../config.ts';
 import { Journal, type JournalOptions } from '../../platform/journal.ts';
 import type { Logger } from '../../platform/logger.ts';
 import { namedStatement } from '../../platform/named-statement.ts';
+import type { Claimed } from './claimed.ts';
+import type { ProcessorName } from './processor-client.ts';
+import { type Outcome, type OutcomeValues, outcomeValues, RECORD_OUTCOMES } from './record-outcome.ts';
 
 export interface JournalEntry {
   correlationId: string;
@@ -12,17 +15,55 @@ export interface JournalEntry {
 
 export type AcceptJournalOptions = Omit<JournalOptions, 'name'>;
 
+/**
+ * A worker in the same process that takes a batch as it is inserted: the
+ * rows go in already pinned to its processor and leased to it (as its claim
+ * would leave them), so the calls start when the INSERT commits, without a
+ * claim's round trip or a wait for its next poll.
+ */
+export interface Handoff {
+  /** How many of `count` new accepts the worker takes now (the first ones), and how; null: none. */
+  offer(count: number): { take: number; processor: ProcessorName; requestedAt: Date; leaseMs: number } | null;
+  /** The rows it was offered that the INSERT created (a correlationId already in PostgreSQL is not one). */
+  adopt(claimed: Claimed[]): void;
+  /**
+   * Outcomes of adopted payments to record in the same statement as the next INSERT, and what
+   * to tell once that statement committed or failed (then they are recorded on their own).
+   */
+  takeOutcomes(): { outcomes: Outcome[]; recorded(): void; failed(): void } | null;
+}
+
 const LINE = /^([0-9a-f-]{36}) ([0-9]{1,12}(?:\.[0-9]{1,2})?) ([0-9]{1,15})$/;
 /** Rows per INSERT: one statement's parameters stay small whatever a backlog holds. */
 const CHUNK = 5_000;
 
-const insertAccepted = namedStatement<{ ids: string[]; amounts: string[]; at: number[] }>(
-  'payment_accept_journal',
-  `INSERT INTO payments (correlation_id, amount, created_at, updated_at, next_attempt_at)
-   SELECT id, amount, to_timestamp(ms / 1000), to_timestamp(ms / 1000), to_timestamp(ms / 1000)
-     FROM unnest($ids::uuid[], $amounts::numeric[], $at::float8[]) AS a(id, amount, ms)
+/** Rows past the first `$take` go in queued for the workers' polls; the first ones pinned and leased (see Handoff). */
+interface InsertValues {
+  accepted: string[];
+  amounts: string[];
+  at: number[];
+  take: number;
+  processor: ProcessorName | null;
+  requestedAt: Date | null;
+  leaseMs: number;
+}
+const INSERT_ACCEPTED = `INSERT INTO payments (correlation_id, amount, created_at, updated_at, next_attempt_at, status, processor,
+                         requested_at, attempts)
+   SELECT id, amount, to_timestamp(ms / 1000), to_timestamp(ms / 1000),
+          CASE WHEN n <= $take THEN now() + make_interval(secs => $leaseMs::integer / 1000.0) ELSE to_timestamp(ms / 1000) END,
+          CASE WHEN n <= $take THEN 'processing' ELSE 'queued' END,
+          CASE WHEN n <= $take THEN $processor::text END,
+          CASE WHEN n <= $take THEN $requestedAt::timestamptz END,
+          CASE WHEN n <= $take THEN 1 ELSE 0 END
+     FROM unnest($accepted::uuid[], $amounts::numeric[], $at::float8[]) WITH ORDINALITY AS a(id, amount, ms, n)
    ON CONFLICT (correlation_id) DO NOTHING
-   RETURNING correlation_id`,
+   RETURNING correlation_id, amount::text AS amount, status = 'processing' AS taken`;
+const insertAccepted = namedStatement<InsertValues>('payment_accept_journal', INSERT_ACCEPTED);
+/** With the outcomes of earlier handed-off calls recorded in the same commit; planned at each call, as the record is. */
+const insertAndRecord = namedStatement<InsertValues & OutcomeValues>(
+  'payment_accept_journal_record',
+  `WITH recorded AS (${RECORD_OUTCOMES} RETURNING 1) ${INSERT_ACCEPTED}`,
+  { planEachCall: true },
 );
 
 const CODEC = {
@@ -48,8 +89,9 @@ export class AcceptJournal {
   private readonly journal: Journal<JournalEntry>;
   private readonly db: pg.Pool;
   private readonly log: Logger;
-  /** Called after a flush that inserted new accepts. */
+  /** Called after a flush that inserted new accepts for the workers' polls. */
   private readonly onInserted: () => void;
+  private handoff: Handoff | null = null;
 
   constructor(db: pg.Pool, opts: AcceptJournalOptions, log: Logger, onInserted: () => void) {
     this.db = db;
@@ -61,6 +103,11 @@ export class AcceptJournal {
       { send: (e) => this.send(e) },
       log,
     );
+  }
+
+  /** A worker in this process takes new accepts as they are inserted (WORKER_IN_PROCESS). */
+  useHandoff(handoff: Handoff): void {
+    this.handoff = handoff;
   }
 
   /** Takes up what a previous life of this instance left, and starts looking for instances that are gone. */
@@ -95,22 +142,41 @@ export class AcceptJournal {
   }
 
   private async send(entries: JournalEntry[]): Promise<void> {
-    let inserted = 0;
+    let queued = 0;
     for (let at = 0; at < entries.length; at += CHUNK) {
-      inserted += await this.insert(entries.slice(at, at + CHUNK));
+      queued += await this.insert(entries.slice(at, at + CHUNK));
     }
-    if (inserted > 0) this.onInserted();
+    if (queued > 0) this.onInserted();
   }
 
-  /** Inserts one chunk; returns how many were new. A correlationId already in PostgreSQL keeps its first accept. */
+  /**
+   * Inserts one chunk, the part the worker here takes pinned to its processor; returns how many
+   * new rows were left queued. A correlationId already in PostgreSQL keeps its first accept.
+   */
   private async insert(entries: JournalEntry[]): Promise<number> {
-    const { rows } = await this.db.query<{ correlation_id: string }>(
-      insertAccepted({
-        ids: entries.map((e) => e.correlationId),
-        amounts: entries.map((e) => e.amount),
-        at: entries.map((e) => e.acceptedAtMs),
-      }),
-    );
+    const offer = this.handoff?.offer(entries.length) ?? null;
+    const values: InsertValues = {
+      accepted: entries.map((e) => e.correlationId),
+      amounts: entries.map((e) => e.amount),
+      at: entries.map((e) => e.acceptedAtMs),
+      take: offer?.take ?? 0,
+      processor: offer?.processor ?? null,
+      requestedAt: offer?.requestedAt ?? null,
+      leaseMs: offer?.leaseMs ?? 0,
+    };
+    const riding = this.handoff?.takeOutcomes() ?? null;
+    let rows: Array<{ correlation_id: string; amount: string; taken: boolean }>;
+    try {
+      ({ rows } = await this.db.query<{ correlation_id: string; amount: string; taken: boolean }>(
+        riding // A handed-off payment pays no order, so no maxOrderAttempts applies.
+          ? insertAndRecord({ ...values, ...outcomeValues(riding.outcomes, Number.POSITIVE_INFINITY) })
+          : insertAccepted(values),
+      ));
+    } catch (err) {
+      riding?.failed();
+      throw err;
+    }
+    riding?.recorded();
     if (rows.length < entries.length) {
       const inserted = new Set(rows.map((r) => r.correlation_id));
       const reused = entries.filter((e) => !inserted.has(e.correlationId)).map((e) => e.correlationId);
@@ -119,7 +185,21 @@ export class AcceptJournal {
         'payments journal: correlationIds already accepted',
       );
     }
-    return rows.length;
+    const taken: Claimed[] = [];
+    for (const r of rows) {
+      if (!r.taken || !offer) continue;
+      taken.push({
+        attempts: 0,
+        orderId: null,
+        pinnedBefore: false,
+        correlationId: r.correlation_id,
+        amount: r.amount,
+        processor: offer.processor,
+        requestedAt: offer.requestedAt,
+      });
+    }
+    if (taken.length > 0) this.handoff?.adopt(taken);
+    return rows.length - taken.length;
   }
 }
 

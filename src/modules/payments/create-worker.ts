@@ -39,5 +39,7 @@ export function createPaymentWorker(deps: {
   );
   // A worker inside an instance hears of that instance's accepts at once, even when idle.
   deps.payments.onAccepted(() => worker.nudge());
+  // …and takes its journal's accepts as they reach PostgreSQL, already pinned, without a claim.
+  deps.payments.handOffTo(worker);
   return worker;
 }

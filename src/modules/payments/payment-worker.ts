@@ -75,6 +75,12 @@ const OUTAGE_POLL_MS = 100;
  * in fewer, larger polls.
  */
 const CAPPED_POLL_MS = 25;
+/**
+ * How long the outcome of a call the journal handed off waits for the journal's next INSERT to
+ * record it in the same commit (accepts flow: it comes within PAYMENTS_JOURNAL_FLUSH_MS); past
+ * this, it is recorded on its own.
+ */
+const RIDE_MS = 30;
 
 /**
  * How long a call waits for its answer. A processor that reports answering
@@ -145,6 +151,9 @@ export class PaymentWorker extends WakeLoop {
   ]);
   /** Each call's outcome is recorded as soon as it comes, with those that came meanwhile (group commit). */
   private readonly recorder: Batcher<Outcome, undefined>;
+  /** Outcomes of handed-off calls waiting for the journal's next INSERT (see takeOutcomes). */
+  private riding: Array<{ outcome: Outcome; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private rideTimer: NodeJS.Timeout | null = null;
   private readonly payments: PaymentRepository;
   private readonly clients: Map<ProcessorName, ProcessorClient>;
   private readonly health: HealthMonitor;
@@ -251,11 +260,10 @@ export class PaymentWorker extends WakeLoop {
   }
 
   /**
-   * One round: claim, then call and record in the background. Null when nothing was due;
-   * 'waiting' when the decision depended on how long payments waited and all must wait.
+   * What this moment's decision is built from, and the lease a claim takes: the breakers and the
+   * shared health reports, the default's outage so far.
    */
-  async round(): Promise<{ claimed: number; limit: number; done: Promise<void> } | 'waiting' | null> {
-    const now = Date.now();
+  private situation(now: number) {
     const view = (name: ProcessorName) => ({
       health: this.health.health(name),
       breaker: breakerAt(this.breakers.get(name) ?? CLOSED, now, BREAKER).state,
@@ -292,15 +300,81 @@ export class PaymentWorker extends WakeLoop {
       longOutageMs: this.opts.longOutageMs,
     };
     // When the decision does not depend on how long a payment waited — the default usable, or
-    // down so long that everything goes to the fallback — one statement claims every due payment
-    // for one processor (a long outage's trial of the default takes one more, below). Only a
-    // decision that depends on how long each payment waited needs the deciding transaction.
+    // down so long that everything goes to the fallback — every due payment goes to one processor
+    // (a long outage's trial of the default takes one more, in round()).
     const first = chooseProcessor({ ...decisionInput, oldestWaitMs: 0 });
     const trialDue = now - this.lastDefaultTrialAt >= TRIAL_EVERY_MS;
     const forAll =
       'use' in first && (first.use === 'default' || !trialDue || decisionInput.default.breaker === 'open')
         ? first.use
         : null;
+    return { decisionInput, lease, first, forAll };
+  }
+
+  /** Calls a processor may still get from this worker now: its proven room, and the fresh-call cap. */
+  private room(name: ProcessorName, now: number): number {
+    const proven = now - (this.lastSuccessAt.get(name) ?? 0) <= PROVEN_FOR_MS;
+    return Math.min(
+      (proven ? this.opts.maxInFlight : UNPROVEN_IN_FLIGHT) - (this.calling.get(name) ?? 0),
+      this.opts.maxFreshCalls - this.fresh,
+    );
+  }
+
+  /**
+   * The journal's handoff (accept-journal.ts): new accepts go in pinned to the processor every
+   * payment goes to now, as many as a claim would take, and their calls start when they commit.
+   * None while the decision depends on how long payments waited, or while stopping.
+   */
+  offer(
+    count: number,
+  ): { take: number; processor: ProcessorName; requestedAt: Date; leaseMs: number } | null {
+    if (!this.started) return null;
+    const now = Date.now();
+    const { forAll, lease } = this.situation(now);
+    if (!forAll) return null;
+    const take = Math.min(count, this.opts.batch, this.room(forAll, now));
+    return take > 0 ? { take, processor: forAll, requestedAt: new Date(now), leaseMs: lease.leaseMs } : null;
+  }
+
+  /** The rows the journal inserted pinned to this worker: called as a claim's would be. */
+  adopt(claimed: Claimed[]): void {
+    this.dispatch(claimed, true);
+  }
+
+  /** The outcomes of handed-off calls for the journal's next INSERT to record (see Handoff). */
+  takeOutcomes(): { outcomes: Outcome[]; recorded(): void; failed(): void } | null {
+    if (this.riding.length === 0) return null;
+    const taken = this.riding;
+    this.riding = [];
+    if (this.rideTimer) clearTimeout(this.rideTimer);
+    this.rideTimer = null;
+    return {
+      outcomes: taken.map((r) => r.outcome),
+      recorded: () => {
+        for (const r of taken) r.resolve();
+      },
+      // Recorded on their own then, with the recorder's retries while the database is away.
+      failed: () => {
+        for (const r of taken) this.recorder.submit(r.outcome).then(r.resolve, r.reject);
+      },
+    };
+  }
+
+  /** Records a handed-off call's outcome with the journal's next INSERT, or on its own after RIDE_MS. */
+  private ride(outcome: Outcome): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.riding.push({ outcome, resolve, reject });
+      this.rideTimer ??= setTimeout(() => this.takeOutcomes()?.failed(), RIDE_MS);
+    });
+  }
+
+  /**
+   * One round: claim, then call and record in the background. Null when nothing was due;
+   * 'waiting' when the decision depended on how long payments waited and all must wait.
+   */
+  async round(): Promise<{ claimed: number; limit: number; done: Promise<void> } | 'waiting' | null> {
+    const now = Date.now();
+    const { decisionInput, lease, first, forAll } = this.situation(now);
     // Payments another worker (or this one, before) put to sleep waiting for a processor: wake
     // them all once the one that takes every payment has its breaker closed; while it is
     // half-open, one sleeper a second (payments arriving meanwhile still go to it, as
@@ -310,10 +384,7 @@ export class PaymentWorker extends WakeLoop {
       await this.payments.releaseWaiting(decisionInput[forAll].breaker === 'closed' ? null : 1);
     }
     // A processor that has not proven itself lately gets a few calls, not a batch after a batch.
-    const room = (name: ProcessorName) =>
-      (now - (this.lastSuccessAt.get(name) ?? 0) <= PROVEN_FOR_MS
-        ? this.opts.maxInFlight
-        : UNPROVEN_IN_FLIGHT) - (this.calling.get(name) ?? 0);
+    const room = (name: ProcessorName) => this.room(name, now);
     const batch = Math.min(this.opts.batch, this.opts.maxFreshCalls - this.fresh);
     // A long outage with a trial of the default due: the decision still does not depend on how
     // long a payment waited, so one statement claims the trial (the oldest due payment) for the
@@ -343,10 +414,18 @@ export class PaymentWorker extends WakeLoop {
           });
     if (claimed.length === 0)
       return forAll || trialThenFallback || this.defaultOutage.since === null ? null : 'waiting';
+    return { claimed: claimed.length, limit, done: this.dispatch(claimed, false) };
+  }
+
+  /**
+   * Calls and records the claimed payments in the background; resolves when all are recorded.
+   * `handedOff`: the journal inserted them, and records their outcomes with its next INSERT.
+   */
+  private dispatch(claimed: Claimed[], handedOff: boolean): Promise<void> {
     this.inFlight += claimed.length;
     // A span per round that found payments (idle polls would be noise), a child per processor call.
     const round = inSpan('payment-worker round', { 'armazem.payments.claimed': claimed.length }, async () => {
-      await Promise.all(claimed.map((c) => this.settle(c)));
+      await Promise.all(claimed.map((c) => this.settle(c, handedOff)));
     })
       // A payment whose outcome could not be recorded stays claimed until its lease runs out, then
       // is asked of the same processor again: nothing is lost, and the loop goes on.
@@ -358,7 +437,7 @@ export class PaymentWorker extends WakeLoop {
         this.rounds.delete(round);
       });
     this.rounds.add(round);
-    return { claimed: claimed.length, limit, done: round };
+    return round;
   }
 
   /**
@@ -387,7 +466,7 @@ export class PaymentWorker extends WakeLoop {
   }
 
   /** Calls the payment's processor, feeds the breakers, records the outcome. */
-  private async settle(c: Claimed): Promise<void> {
+  private async settle(c: Claimed, handedOff: boolean): Promise<void> {
     const client = this.clients.get(c.processor) as ProcessorClient;
     const timeout = callTimeoutMs(
       this.opts.timeoutMs,
@@ -427,6 +506,7 @@ export class PaymentWorker extends WakeLoop {
     // health, so the breaker and the outage went by the call alone.
     const settled = !ok && c.pinnedBefore && (await client.holds(c.correlationId)) ? 'duplicate' : outcome;
     this.metrics.payments.inc({ processor: c.processor, outcome: settled });
-    await this.recorder.submit({ claimed: c, outcome: settled, retryInMs: retryInMs(c, settled) });
+    const told = { claimed: c, outcome: settled, retryInMs: retryInMs(c, settled) };
+    await (handedOff ? this.ride(told) : this.recorder.submit(told));
   }
 }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { accept, payOrder } from './accept.ts';
-import type { AcceptJournal } from './accept-journal.ts';
+import type { AcceptJournal, Handoff } from './accept-journal.ts';
 import type { Decision } from './choose-processor.ts';
 import { claim, claimAllFor, type Lease, releaseWaiting } from './claim.ts';
 import type { Claimed } from './claimed.ts';
@@ -34,6 +34,11 @@ export class PaymentRepository {
   /** Accepts go to the journal from now on (PAYMENTS_JOURNAL_DIR); a worker hears of them once they are in PostgreSQL. */
   useJournal(journal: AcceptJournal): void {
     this.journal = journal;
+  }
+
+  /** A worker in this process takes the journal's accepts as they are inserted (see Handoff). */
+  handOffTo(handoff: Handoff): void {
+    this.journal?.useHandoff(handoff);
   }
 
   /** The journal's accepts are sent to PostgreSQL before this returns. */

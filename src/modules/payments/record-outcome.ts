@@ -15,7 +15,7 @@ export interface Outcome {
 const RECORD_RETRY_MS = 30_000;
 
 /** What a call's outcome does to its payment. */
-type Next = 'done' | 'give_up' | 'unpin' | 'retry';
+export type Next = 'done' | 'give_up' | 'unpin' | 'retry';
 
 function next(o: Outcome, maxOrderAttempts: number): Next {
   if (o.outcome === 'accepted' || o.outcome === 'duplicate') return 'done';
@@ -26,20 +26,13 @@ function next(o: Outcome, maxOrderAttempts: number): Next {
 }
 
 /**
- * One row per outcome. `done` is recorded whatever the row shows (the
- * processor has the payment, so it is processed); the others only if the row
- * still shows the attempt this claim made (another worker may have claimed it
- * since, and a late worker must not undo what a later claim did).
+ * Records outcomes, one row each in `$ids`, `$nexts`, `$attempts`, `$delaysMs`, `$errors`. `done`
+ * is recorded whatever the row shows (the processor has the payment, so it is processed); the
+ * others only if the row still shows the attempt this claim made (another worker may have claimed
+ * it since, and a late worker must not undo what a later claim did). Exported for a statement that
+ * does more in the same commit (accept-journal.ts).
  */
-const recordStatement = namedStatement<{
-  ids: string[];
-  nexts: Next[];
-  attempts: number[];
-  delaysMs: number[];
-  errors: string[];
-}>(
-  'payment_record',
-  `UPDATE payments p SET
+export const RECORD_OUTCOMES = `UPDATE payments p SET
      status = CASE x.next WHEN 'done' THEN 'processed' WHEN 'give_up' THEN 'failed' WHEN 'unpin' THEN 'queued' ELSE p.status END,
      processor = CASE WHEN x.next = 'unpin' THEN NULL ELSE p.processor END,
      requested_at = CASE WHEN x.next = 'unpin' THEN NULL ELSE p.requested_at END,
@@ -49,10 +42,33 @@ const recordStatement = namedStatement<{
      updated_at = now()
    FROM unnest($ids::uuid[], $nexts::text[], $attempts::integer[], $delaysMs::integer[], $errors::text[])
         AS x(id, next, attempt, ms, error)
-   WHERE p.correlation_id = x.id AND (x.next = 'done' OR (p.status = 'processing' AND p.attempts = x.attempt))
-   RETURNING p.order_id, x.next`,
+   WHERE p.correlation_id = x.id AND (x.next = 'done' OR (p.status = 'processing' AND p.attempts = x.attempt))`;
+
+export interface OutcomeValues {
+  ids: string[];
+  nexts: Next[];
+  attempts: number[];
+  delaysMs: number[];
+  errors: string[];
+}
+
+const recordStatement = namedStatement<OutcomeValues>(
+  'payment_record',
+  `${RECORD_OUTCOMES} RETURNING p.order_id, x.next`,
   { planEachCall: true },
 );
+
+/** The values RECORD_OUTCOMES reads. */
+export function outcomeValues(outcomes: Outcome[], maxOrderAttempts: number): OutcomeValues {
+  return {
+    ids: outcomes.map((o) => o.claimed.correlationId),
+    nexts: outcomes.map((o) => next(o, maxOrderAttempts)),
+    /** The attempt each claim made: the row still shows it unless another worker claimed it since. */
+    attempts: outcomes.map((o) => o.claimed.attempts + 1),
+    delaysMs: outcomes.map((o) => o.retryInMs),
+    errors: outcomes.map((o) => `${o.claimed.processor}: ${o.outcome}`),
+  };
+}
 
 /**
  * Records what the processors said: accepted or duplicate → processed (an
@@ -75,15 +91,9 @@ export async function recordOutcomes(
   outcomes: Outcome[],
   maxOrderAttempts: number,
 ): Promise<void> {
-  const nexts = outcomes.map((o) => next(o, maxOrderAttempts));
-  const statement = recordStatement({
-    ids: outcomes.map((o) => o.claimed.correlationId),
-    nexts,
-    /** The attempt each claim made: the row still shows it unless another worker claimed it since. */
-    attempts: outcomes.map((o) => o.claimed.attempts + 1),
-    delaysMs: outcomes.map((o) => o.retryInMs),
-    errors: outcomes.map((o) => `${o.claimed.processor}: ${o.outcome}`),
-  });
+  const values = outcomeValues(outcomes, maxOrderAttempts);
+  const { nexts } = values;
+  const statement = recordStatement(values);
   // Orders change too: one transaction. Payments alone: the one statement is atomic by itself.
   const touchesOrders = outcomes.some(
     (o, i) => o.claimed.orderId !== null && (nexts[i] === 'done' || nexts[i] === 'give_up'),
