@@ -5,7 +5,7 @@ import type { Logger } from '../../platform/logger.ts';
 import { namedStatement } from '../../platform/named-statement.ts';
 import type { Claimed } from './claimed.ts';
 import type { ProcessorName } from './processor-client.ts';
-import { type Outcome, type OutcomeValues, outcomeValues, RECORD_OUTCOMES } from './record-outcome.ts';
+import { type OutcomeValues, RECORD_OUTCOMES } from './record-outcome.ts';
 
 export interface JournalEntry {
   correlationId: string;
@@ -23,14 +23,25 @@ export type AcceptJournalOptions = Omit<JournalOptions, 'name'>;
  */
 export interface Handoff {
   /** How many of `count` new accepts the worker takes now (the first ones), and how; null: none. */
-  offer(count: number): { take: number; processor: ProcessorName; requestedAt: Date; leaseMs: number } | null;
+  offer(count: number): HandoffOffer | null;
   /** The rows it was offered that the INSERT created (a correlationId already in PostgreSQL is not one). */
   adopt(claimed: Claimed[]): void;
-  /**
-   * Outcomes of adopted payments to record in the same statement as the next INSERT, and what
-   * to tell once that statement committed or failed (then they are recorded on their own).
-   */
-  takeOutcomes(): { outcomes: Outcome[]; recorded(): void; failed(): void } | null;
+  /** Outcomes of adopted payments to record in the same statement as the next INSERT. */
+  takeOutcomes(): RidingOutcomes | null;
+}
+
+export interface HandoffOffer {
+  take: number;
+  processor: ProcessorName;
+  requestedAt: Date;
+  leaseMs: number;
+}
+
+/** Outcomes for the next INSERT: `recorded` once it committed; `recordAlone` when it failed or none came in time. */
+export interface RidingOutcomes {
+  values: OutcomeValues;
+  recorded(): void;
+  recordAlone(): void;
 }
 
 const LINE = /^([0-9a-f-]{36}) ([0-9]{1,12}(?:\.[0-9]{1,2})?) ([0-9]{1,15})$/;
@@ -168,12 +179,10 @@ export class AcceptJournal {
     let rows: Array<{ correlation_id: string; amount: string; taken: boolean }>;
     try {
       ({ rows } = await this.db.query<{ correlation_id: string; amount: string; taken: boolean }>(
-        riding // A handed-off payment pays no order, so no maxOrderAttempts applies.
-          ? insertAndRecord({ ...values, ...outcomeValues(riding.outcomes, Number.POSITIVE_INFINITY) })
-          : insertAccepted(values),
+        riding ? insertAndRecord({ ...values, ...riding.values }) : insertAccepted(values),
       ));
     } catch (err) {
-      riding?.failed();
+      riding?.recordAlone();
       throw err;
     }
     riding?.recorded();

@@ -4,12 +4,14 @@ import type { Logger } from '../../platform/logger.ts';
 import type { Metrics } from '../../platform/metrics.ts';
 import { inSpan } from '../../platform/tracing.ts';
 import { WakeLoop } from '../../platform/wake-loop.ts';
+import type { Handoff, HandoffOffer, RidingOutcomes } from './accept-journal.ts';
 import { chooseProcessor, type Decision, NO_OUTAGE, type Outage, observe } from './choose-processor.ts';
 import { afterCall, type BreakerConfig, type BreakerState, breakerAt, CLOSED } from './circuit-breaker.ts';
 import type { Lease } from './claim.ts';
 import type { HealthMonitor } from './health-monitor.ts';
 import type { Claimed, PaymentRepository } from './payments.repository.ts';
 import type { CallOutcome, ProcessorClient, ProcessorName } from './processor-client.ts';
+import { outcomeValues } from './record-outcome.ts';
 
 type Outcome = Parameters<PaymentRepository['record']>[0][number];
 
@@ -131,7 +133,7 @@ export function retryInMs(claimed: Claimed, outcome: CallOutcome, random = Math.
  * outcomes, feeds the circuit breakers. Payments are never dropped: a
  * payment nobody can take now is tried again later.
  */
-export class PaymentWorker extends WakeLoop {
+export class PaymentWorker extends WakeLoop implements Handoff {
   /** When each processor last answered 200/422, and when the default last got a trial payment. */
   private readonly lastSuccessAt = new Map<ProcessorName, number>();
   private lastDefaultTrialAt = 0;
@@ -156,7 +158,8 @@ export class PaymentWorker extends WakeLoop {
   private readonly recorder: Batcher<Outcome, undefined>;
   /** Outcomes of handed-off calls waiting for the journal's next INSERT (see takeOutcomes). */
   private riding: Array<{ outcome: Outcome; resolve: () => void; reject: (err: unknown) => void }> = [];
-  private rideTimer: NodeJS.Timeout | null = null;
+  /** Records them on their own when the soonest is due, if no INSERT took them first. */
+  private rideTimer: { timer: NodeJS.Timeout; dueAt: number } | null = null;
   private readonly payments: PaymentRepository;
   private readonly clients: Map<ProcessorName, ProcessorClient>;
   private readonly health: HealthMonitor;
@@ -328,9 +331,7 @@ export class PaymentWorker extends WakeLoop {
    * payment goes to now, as many as a claim would take, and their calls start when they commit.
    * None while the decision depends on how long payments waited, or while stopping.
    */
-  offer(
-    count: number,
-  ): { take: number; processor: ProcessorName; requestedAt: Date; leaseMs: number } | null {
+  offer(count: number): HandoffOffer | null {
     if (!this.started) return null;
     const now = Date.now();
     const { forAll, lease } = this.situation(now);
@@ -345,19 +346,22 @@ export class PaymentWorker extends WakeLoop {
   }
 
   /** The outcomes of handed-off calls for the journal's next INSERT to record (see Handoff). */
-  takeOutcomes(): { outcomes: Outcome[]; recorded(): void; failed(): void } | null {
+  takeOutcomes(): RidingOutcomes | null {
     if (this.riding.length === 0) return null;
     const taken = this.riding;
     this.riding = [];
-    if (this.rideTimer) clearTimeout(this.rideTimer);
+    if (this.rideTimer) clearTimeout(this.rideTimer.timer);
     this.rideTimer = null;
     return {
-      outcomes: taken.map((r) => r.outcome),
+      values: outcomeValues(
+        taken.map((r) => r.outcome),
+        this.opts.maxOrderAttempts,
+      ),
       recorded: () => {
         for (const r of taken) r.resolve();
       },
-      // Recorded on their own then, with the recorder's retries while the database is away.
-      failed: () => {
+      // With the recorder, which retries while the database is away.
+      recordAlone: () => {
         for (const r of taken) this.recorder.submit(r.outcome).then(r.resolve, r.reject);
       },
     };
@@ -369,8 +373,10 @@ export class PaymentWorker extends WakeLoop {
     if (leftMs <= 0) return this.recorder.submit(outcome);
     return new Promise((resolve, reject) => {
       this.riding.push({ outcome, resolve, reject });
-      // The first to ride is the soonest due: calls of one batch share a requestedAt, and batches go in order.
-      this.rideTimer ??= setTimeout(() => this.takeOutcomes()?.failed(), leftMs);
+      const dueAt = Date.now() + leftMs;
+      if (this.rideTimer && this.rideTimer.dueAt <= dueAt) return;
+      if (this.rideTimer) clearTimeout(this.rideTimer.timer);
+      this.rideTimer = { timer: setTimeout(() => this.takeOutcomes()?.recordAlone(), leftMs), dueAt };
     });
   }
 
